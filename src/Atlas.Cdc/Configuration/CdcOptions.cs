@@ -1,0 +1,99 @@
+namespace Atlas.Cdc.Configuration;
+
+/// <summary>
+/// Every setting of the relay, bound from the <c>Cdc</c> configuration section
+/// (appsettings.json, then environment variables such as <c>Cdc__Slot</c>).
+/// Defaults live here and nowhere else; README's settings table mirrors this file.
+/// </summary>
+public sealed class CdcOptions
+{
+    public const string SectionName = "Cdc";
+
+    public PostgresOptions Postgres { get; set; } = new();
+
+    public KafkaOptions Kafka { get; set; } = new();
+
+    public HttpOptions Http { get; set; } = new();
+
+    public DeadLetterOptions DeadLetter { get; set; } = new();
+
+    /// <summary>Logical replication slot the relay owns; created with pgoutput when missing.</summary>
+    public string Slot { get; set; } = "atlas_cdc";
+
+    /// <summary>Publication decoded by the slot; <c>sql/002_publication.sql</c> creates it.</summary>
+    public string Publication { get; set; } = "atlas_cdc_outbox";
+
+    /// <summary>Outbox table, schema-qualified.</summary>
+    public string Table { get; set; } = "public.outbox";
+
+    /// <summary>Topic name; <c>{aggregate_type}</c> and <c>{event_type}</c> are replaced per event.</summary>
+    public string TopicTemplate { get; set; } = "outbox.event.{aggregate_type}";
+
+    /// <summary>How often the acknowledged position is confirmed to PostgreSQL.</summary>
+    public TimeSpan ConfirmInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Backpressure: reading pauses while this many events are unacknowledged.</summary>
+    public int MaxInFlightEvents { get; set; } = 50_000;
+
+    /// <summary>Backpressure: reading pauses while this many payload bytes are unacknowledged.</summary>
+    public long MaxInFlightBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>On SIGTERM, how long to wait for in-flight acknowledgements before exiting.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>First delay before reconnecting after a transient failure; doubles up to <see cref="ReconnectMaxDelay"/>.</summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a standby retries to take the slot while another relay holds it.</summary>
+    public TimeSpan StandbyRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Fatal misconfiguration found at start-up ends the process after this many seconds of trying at most.</summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(20);
+}
+
+public sealed class PostgresOptions
+{
+    /// <summary>Npgsql connection string of a role with REPLICATION (see sql/003_roles.sql).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>How often slot lag and retained WAL are read from pg_replication_slots for metrics.</summary>
+    public TimeSpan SlotStatsInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+public sealed class KafkaOptions
+{
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>
+    /// librdkafka properties passed to the producer as they are (TLS, SASL, compression, linger...).
+    /// They override the relay's defaults, except the ones that guarantee ordering and delivery.
+    /// </summary>
+    public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The relay reports not ready when the oldest unacknowledged event is older than this.</summary>
+    public TimeSpan UnhealthyAfter { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class HttpOptions
+{
+    /// <summary>Where /healthz, /readyz and /metrics listen.</summary>
+    public string Url { get; set; } = "http://0.0.0.0:8080";
+}
+
+public enum DeadLetterPolicy
+{
+    /// <summary>An event Kafka refuses for good goes to the dead-letter topic and the stream goes on.</summary>
+    DeadLetter,
+
+    /// <summary>An event Kafka refuses for good stops the relay without confirming it.</summary>
+    Halt,
+}
+
+public sealed class DeadLetterOptions
+{
+    public DeadLetterPolicy Policy { get; set; } = DeadLetterPolicy.DeadLetter;
+
+    public string Topic { get; set; } = "atlas_cdc.dlq";
+}

@@ -1,0 +1,50 @@
+using System.Text.RegularExpressions;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Replication;
+
+namespace Atlas.Cdc.Configuration;
+
+/// <summary>Checks settings before anything connects; each error names the setting and its environment variable.</summary>
+public static partial class CdcOptionsValidator
+{
+    public static IReadOnlyList<string> Validate(CdcOptions options)
+    {
+        var errors = new List<string>();
+        if (PostgresConnectionStrings.Validate(options.Postgres.ConnectionString) is { } connectionError)
+            errors.Add(connectionError);
+        errors.AddRange(ProducerSettings.Validate(options.Kafka));
+        if (!SlotName().IsMatch(options.Slot))
+            errors.Add($"Cdc:Slot (env Cdc__Slot) '{options.Slot}' is not a valid replication slot name: use 1-63 lower-case letters, digits and underscores.");
+        if (string.IsNullOrWhiteSpace(options.Publication))
+            errors.Add("Cdc:Publication (env Cdc__Publication) is empty.");
+        if (!OutboxTableName.TryParse(options.Table, out _, out var tableError))
+            errors.Add($"Cdc:Table (env Cdc__Table) {tableError}.");
+        if (TopicNamer.ValidateTemplate(options.TopicTemplate) is { } templateError)
+            errors.Add($"Cdc:TopicTemplate (env Cdc__TopicTemplate) {templateError}.");
+        if (TopicNamer.Validate(options.DeadLetter.Topic) is { } deadLetterError)
+            errors.Add($"Cdc:DeadLetter:Topic (env Cdc__DeadLetter__Topic): {deadLetterError}.");
+        if (options.MaxInFlightEvents < 1)
+            errors.Add("Cdc:MaxInFlightEvents (env Cdc__MaxInFlightEvents) must be at least 1.");
+        if (options.MaxInFlightBytes < 1024)
+            errors.Add("Cdc:MaxInFlightBytes (env Cdc__MaxInFlightBytes) must be at least 1024.");
+        Positive(errors, options.ConfirmInterval, "ConfirmInterval");
+        Positive(errors, options.ShutdownTimeout, "ShutdownTimeout");
+        Positive(errors, options.ReconnectDelay, "ReconnectDelay");
+        Positive(errors, options.ReconnectMaxDelay, "ReconnectMaxDelay");
+        Positive(errors, options.StandbyRetryInterval, "StandbyRetryInterval");
+        Positive(errors, options.Postgres.SlotStatsInterval, "Postgres:SlotStatsInterval");
+        if (!Uri.TryCreate(options.Http.Url.Replace("://+", "://localhost").Replace("://*", "://localhost"), UriKind.Absolute, out _))
+            errors.Add($"Cdc:Http:Url (env Cdc__Http__Url) '{options.Http.Url}' is not a URL such as http://0.0.0.0:8080.");
+        return errors;
+    }
+
+    private static void Positive(List<string> errors, TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+            errors.Add($"Cdc:{name} (env Cdc__{name.Replace(":", "__")}) must be a positive duration such as 00:00:05 (got {value}).");
+    }
+
+    [GeneratedRegex("^[a-z0-9_]{1,63}$")]
+    private static partial Regex SlotName();
+}

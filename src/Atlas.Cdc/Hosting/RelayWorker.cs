@@ -1,0 +1,127 @@
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Replication;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Cdc.Hosting;
+
+/// <summary>
+/// Runs replication sessions one after another: reconnects with backoff after transient failures, waits as a
+/// standby while another relay holds the slot, and ends the process with a clear error on fatal configuration.
+/// The Kafka producer outlives sessions, so a PostgreSQL restart does not cost the Kafka connections.
+/// </summary>
+internal sealed class RelayWorker(
+    IOptions<CdcOptions> optionsAccessor,
+    RelayStatus status,
+    RelayMetrics metrics,
+    ILoggerFactory loggerFactory,
+    IHostApplicationLifetime lifetime) : BackgroundService
+{
+    public const int ExitConfiguration = 2;
+    public const int ExitHalted = 3;
+
+    private readonly CdcOptions _options = optionsAccessor.Value;
+    private readonly ILogger _logger = loggerFactory.CreateLogger<RelayWorker>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        OutboxTableName.TryParse(_options.Table, out var table, out _);
+        var target = PostgresConnectionStrings.Describe(_options.Postgres.ConnectionString);
+        _logger.LogInformation("Relaying inserts on {Table} from PostgreSQL {Target} to Kafka {Bootstrap}",
+            table, target, _options.Kafka.BootstrapServers);
+
+        KafkaPublisher? publisher = null;
+        ulong acknowledgedLsn = 0;
+        var delay = _options.ReconnectDelay;
+        var standbyLogged = false;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                publisher ??= new KafkaPublisher(_options, metrics, loggerFactory.CreateLogger<KafkaPublisher>());
+                var session = new ReplicationSession(_options, table, publisher, status, metrics, _logger);
+                try
+                {
+                    await session.RunAsync(acknowledgedLsn, stoppingToken);
+                    return; // only a shutdown ends a session without an exception
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (PostgresFailures.AsFatal(e, target) is { } fatal)
+                {
+                    Exit(ExitConfiguration, fatal.Message);
+                    return;
+                }
+                catch (PublishFailure e) when (e.IsFatal)
+                {
+                    Exit(ExitHalted, e.Message);
+                    return;
+                }
+                catch (SlotInUseException)
+                {
+                    if (!standbyLogged)
+                        _logger.LogInformation("Replication slot {Slot} is held by another relay; standing by and retrying every {Interval}",
+                            _options.Slot, _options.StandbyRetryInterval);
+                    standbyLogged = true;
+                    status.State = StreamState.Standby;
+                    await Delay(_options.StandbyRetryInterval, stoppingToken);
+                    continue;
+                }
+                catch (Exception e)
+                {
+                    if (session.Streamed)
+                        delay = _options.ReconnectDelay;
+                    status.State = StreamState.Reconnecting;
+                    metrics.Reconnects.Add(1);
+                    _logger.LogWarning("Replication session ended: {Reason}. Reconnecting in {Delay}", Describe(e), delay);
+                    await Delay(delay, stoppingToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+                }
+                finally
+                {
+                    standbyLogged &= status.State == StreamState.Standby;
+                }
+
+                var drained = publisher.Failure is null && await WaitForDrainAsync(status.Tracker, stoppingToken);
+                // What Kafka acknowledged is safe to skip next time, even though this session could not confirm it.
+                acknowledgedLsn = Math.Max(acknowledgedLsn, session.AcknowledgedLsn);
+                if (!drained)
+                {
+                    // A broken producer, or one still holding unacknowledged events: start clean, so copies sent by
+                    // the next session cannot interleave with old retries.
+                    publisher.Dispose();
+                    publisher = null;
+                }
+            }
+        }
+        finally
+        {
+            status.State = StreamState.Stopped;
+            publisher?.Dispose();
+        }
+    }
+
+    private async Task<bool> WaitForDrainAsync(Tracking.AcknowledgementTracker? tracker, CancellationToken cancellationToken) =>
+        tracker is null || await tracker.WaitForDrainAsync(_options.ShutdownTimeout, cancellationToken);
+
+    private void Exit(int exitCode, string message)
+    {
+        _logger.LogCritical("Fatal: {Message}", message);
+        status.State = StreamState.Stopped;
+        Environment.ExitCode = exitCode;
+        lifetime.StopApplication();
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        PublishFailure failure => failure.Message,
+        _ => PostgresFailures.Describe(exception),
+    };
+
+    private static async Task Delay(TimeSpan delay, CancellationToken cancellationToken) =>
+        await Task.Delay(delay, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics.Metrics;
+
+namespace Atlas.Cdc.Observability;
+
+/// <summary>
+/// The relay's instruments, on the <c>Atlas.Cdc</c> meter. Names are already Prometheus names; the exporter
+/// only adds <c>_total</c> to counters. Gauges are read from <see cref="RelayStatus"/> at scrape time.
+/// </summary>
+internal sealed class RelayMetrics : IDisposable
+{
+    public const string MeterName = "Atlas.Cdc";
+
+    /// <summary>Latency buckets in seconds: fine below 100 ms, where the relay is meant to live.</summary>
+    private static readonly double[] s_latencyBuckets =
+        [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _publishErrors;
+    private readonly Histogram<double> _latency;
+
+    public RelayMetrics(RelayStatus status)
+    {
+        _published = _meter.CreateCounter<long>("atlas_cdc_events_published", "{event}", "Events acknowledged by Kafka, by topic.");
+        DeadLettered = _meter.CreateCounter<long>("atlas_cdc_events_dead_lettered", "{event}", "Events Kafka refused for good, written to the dead-letter topic.");
+        _publishErrors = _meter.CreateCounter<long>("atlas_cdc_publish_errors", "{error}", "Delivery errors reported by the Kafka producer, by librdkafka error code.");
+        HeaderWarnings = _meter.CreateCounter<long>("atlas_cdc_header_warnings", "{event}", "Events whose headers column could not be carried entry by entry.");
+        Reconnects = _meter.CreateCounter<long>("atlas_cdc_reconnects", "{reconnect}", "Replication sessions ended by a transient failure and started again.");
+        Transactions = _meter.CreateCounter<long>("atlas_cdc_transactions", "{transaction}", "Transactions decoded from the slot.");
+        _latency = _meter.CreateHistogram("atlas_cdc_end_to_end_latency_seconds", "s",
+            "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_latencyBuckets });
+
+        _meter.CreateObservableGauge("atlas_cdc_events_in_flight", () => status.Tracker?.InFlightEvents ?? 0, "{event}",
+            "Events sent to Kafka and not yet acknowledged.");
+        _meter.CreateObservableGauge("atlas_cdc_in_flight_bytes", () => status.Tracker?.InFlightBytes ?? 0, "By",
+            "Bytes of events sent to Kafka and not yet acknowledged.");
+        _meter.CreateObservableGauge("atlas_cdc_lag_seconds", () => (status.Tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero).TotalSeconds, "s",
+            "Age of the oldest transaction not yet fully acknowledged by Kafka; 0 when caught up.");
+        _meter.CreateObservableGauge("atlas_cdc_confirmed_lsn", () => (double)status.ConfirmedLsn, "",
+            "Last LSN confirmed to PostgreSQL (as a number).");
+        _meter.CreateObservableGauge("atlas_cdc_replication_lag_bytes", () => Optional(status.ReplicationLagBytes), "By",
+            "Server WAL position minus the confirmed LSN.");
+        _meter.CreateObservableGauge("atlas_cdc_slot_retained_wal_bytes", () => Optional(status.RetainedWalBytes), "By",
+            "Server WAL position minus the slot's restart_lsn: WAL kept on disk for this slot.");
+        _meter.CreateObservableGauge("atlas_cdc_stream_state", () => StateMeasurements(status.State), "",
+            "1 for the relay's current stream state, 0 for the others.");
+        _meter.CreateObservableGauge("atlas_cdc_ready", () => status.IsReady(out _) ? 1 : 0, "",
+            "1 while streaming with a working producer (what /readyz answers).");
+    }
+
+    public Counter<long> DeadLettered { get; }
+
+    public Counter<long> HeaderWarnings { get; }
+
+    public Counter<long> Reconnects { get; }
+
+    public Counter<long> Transactions { get; }
+
+    public void RecordPublished(string topic, DateTimeOffset commitTime)
+    {
+        _published.Add(1, new KeyValuePair<string, object?>("topic", topic));
+        _latency.Record(Math.Max((DateTimeOffset.UtcNow - commitTime).TotalSeconds, 0));
+    }
+
+    public void RecordPublishError(string kind) => _publishErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    private static IEnumerable<Measurement<double>> Optional(long? value) =>
+        value is { } v ? [new Measurement<double>(v)] : [];
+
+    private static IEnumerable<Measurement<int>> StateMeasurements(StreamState current)
+    {
+        foreach (var state in Enum.GetValues<StreamState>())
+            yield return new Measurement<int>(state == current ? 1 : 0,
+                new KeyValuePair<string, object?>("state", state.ToString().ToLowerInvariant()));
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,79 @@
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Tracking;
+
+namespace Atlas.Cdc.Observability;
+
+/// <summary>
+/// The relay's live state, shared by the replication session (writer), the HTTP endpoints and the metrics (readers).
+/// </summary>
+internal sealed class RelayStatus(CdcOptions options)
+{
+    private volatile AcknowledgementTracker? _tracker;
+    private volatile KafkaPublisher? _publisher;
+    private long _confirmedLsn;
+    private long _serverWalLsn;
+    private long _restartLsn;
+    private volatile bool _slotStatsKnown;
+
+    public volatile StreamState State = StreamState.Starting;
+
+    public AcknowledgementTracker? Tracker { get => _tracker; set => _tracker = value; }
+
+    public KafkaPublisher? Publisher { get => _publisher; set => _publisher = value; }
+
+    public ulong ConfirmedLsn
+    {
+        get => (ulong)Interlocked.Read(ref _confirmedLsn);
+        set => Interlocked.Exchange(ref _confirmedLsn, (long)value);
+    }
+
+    /// <summary>Records the slot's figures as read from pg_replication_slots.</summary>
+    public void SetSlotStats(ulong serverWalLsn, ulong restartLsn, ulong confirmedFlushLsn)
+    {
+        Interlocked.Exchange(ref _serverWalLsn, (long)serverWalLsn);
+        Interlocked.Exchange(ref _restartLsn, (long)restartLsn);
+        if (State != StreamState.Streaming)
+            ConfirmedLsn = confirmedFlushLsn; // while streaming, the relay's own value is the fresher one
+        _slotStatsKnown = true;
+    }
+
+    /// <summary>Server WAL position minus the confirmed LSN, or null before the first reading.</summary>
+    public long? ReplicationLagBytes => _slotStatsKnown
+        ? Math.Max(0, Interlocked.Read(ref _serverWalLsn) - (long)ConfirmedLsn)
+        : null;
+
+    /// <summary>Server WAL position minus the slot's restart_lsn: the WAL PostgreSQL keeps for this slot.</summary>
+    public long? RetainedWalBytes => _slotStatsKnown
+        ? Math.Max(0, Interlocked.Read(ref _serverWalLsn) - Interlocked.Read(ref _restartLsn))
+        : null;
+
+    /// <summary>Ready: streaming, and Kafka is taking what the relay sends.</summary>
+    public bool IsReady(out string reason)
+    {
+        if (State != StreamState.Streaming)
+        {
+            reason = $"stream state is {State.ToString().ToLowerInvariant()}";
+            return false;
+        }
+        var publisher = _publisher;
+        if (publisher is null || publisher.Failure is not null)
+        {
+            reason = "the Kafka producer is not working";
+            return false;
+        }
+        if (!publisher.BrokersReachable)
+        {
+            reason = "all Kafka brokers are down";
+            return false;
+        }
+        var age = _tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero;
+        if (_tracker is { InFlightEvents: > 0 } && age > options.Kafka.UnhealthyAfter)
+        {
+            reason = $"Kafka has acknowledged nothing of the oldest pending transaction for {age.TotalSeconds:F0} s";
+            return false;
+        }
+        reason = "streaming";
+        return true;
+    }
+}

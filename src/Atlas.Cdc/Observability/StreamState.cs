@@ -1,0 +1,18 @@
+namespace Atlas.Cdc.Observability;
+
+/// <summary>What the relay is doing; exported as <c>atlas_cdc_stream_state{state="..."}</c>.</summary>
+public enum StreamState
+{
+    Starting,
+
+    /// <summary>Reading the slot and publishing.</summary>
+    Streaming,
+
+    /// <summary>Another relay holds the slot; this one keeps trying to take it over.</summary>
+    Standby,
+
+    /// <summary>A transient failure (PostgreSQL or Kafka); waiting to reconnect.</summary>
+    Reconnecting,
+
+    Stopped,
+}

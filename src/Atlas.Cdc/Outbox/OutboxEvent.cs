@@ -1,0 +1,31 @@
+namespace Atlas.Cdc.Outbox;
+
+/// <summary>
+/// One outbox row as decoded from the WAL, kept as the UTF-8 bytes PostgreSQL sent so that payloads go to Kafka
+/// without a string round-trip.
+/// </summary>
+internal sealed class OutboxEvent
+{
+    /// <summary>The row's uuid as text; the <c>id</c> header consumers de-duplicate on.</summary>
+    public required byte[] Id { get; init; }
+
+    public required string AggregateType { get; init; }
+
+    public required byte[] AggregateId { get; init; }
+
+    public required byte[] EventType { get; init; }
+
+    /// <summary>The payload's JSON text as PostgreSQL renders the jsonb.</summary>
+    public required byte[] Payload { get; init; }
+
+    /// <summary>The <c>headers</c> column's JSON text, or null when the column is SQL NULL or absent.</summary>
+    public byte[]? Headers { get; init; }
+
+    /// <summary>Column problems found while decoding (a NULL where a value is required); the event is dead-lettered.</summary>
+    public string? DecodeError { get; init; }
+
+    public string IdText => System.Text.Encoding.UTF8.GetString(Id);
+
+    /// <summary>Approximate memory held while the event is in flight, for backpressure.</summary>
+    public int Size => Id.Length + AggregateId.Length + EventType.Length + Payload.Length + (Headers?.Length ?? 0) + AggregateType.Length;
+}

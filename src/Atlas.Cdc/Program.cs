@@ -1,0 +1,3 @@
+using Atlas.Cdc.Hosting;
+
+return await RelayHost.RunAsync(args);

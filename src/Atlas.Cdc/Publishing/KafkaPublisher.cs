@@ -1,0 +1,223 @@
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Tracking;
+using Confluent.Kafka;
+using NpgsqlTypes;
+
+namespace Atlas.Cdc.Publishing;
+
+/// <summary>
+/// Sends outbox events to Kafka with an idempotent, never-give-up producer and reports each acknowledgement to
+/// the <see cref="AcknowledgementTracker"/>. Events Kafka refuses for good go to the dead-letter topic (or halt
+/// the relay, by policy); the tracker counts them done only once the dead letter itself is acknowledged.
+/// </summary>
+internal sealed class KafkaPublisher : IDisposable
+{
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly IProducer<byte[], byte[]?> _deadLetterProducer;
+    private readonly KafkaMessageFactory _messages;
+    private readonly DeadLetterOptions _deadLetter;
+    private readonly RelayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly int _maxDeadLetterPayload;
+    private volatile PublishFailure? _failure;
+    private volatile bool _brokersDown;
+
+    public KafkaPublisher(CdcOptions options, RelayMetrics metrics, ILogger<KafkaPublisher> logger)
+    {
+        _deadLetter = options.DeadLetter;
+        _metrics = metrics;
+        _logger = logger;
+        _messages = new KafkaMessageFactory(new TopicNamer(options.TopicTemplate));
+        var config = ProducerSettings.Build(options.Kafka);
+        _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
+            ? parsed - 64 * 1024
+            : 1_000_000 - 64 * 1024;
+        _producer = new ProducerBuilder<byte[], byte[]>(config)
+            .SetErrorHandler(OnError)
+            .SetLogHandler(OnLog)
+            .Build();
+        // Shares the connections and the idempotence state of the main producer.
+        _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
+    }
+
+    /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
+    public PublishFailure? Failure => _failure;
+
+    /// <summary>False while librdkafka reports every broker down.</summary>
+    public bool BrokersReachable => !_brokersDown;
+
+    public void Publish(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
+    {
+        var size = outboxEvent.Size;
+        tracker.Sent(transaction, size);
+        var delivery = new Delivery(this, outboxEvent, transaction, tracker, size);
+
+        if (outboxEvent.DecodeError is { } decodeError)
+        {
+            DeadLetter(delivery, "(none)", decodeError);
+            return;
+        }
+
+        var topic = _messages.TopicFor(outboxEvent);
+        delivery.Topic = topic.Name;
+        if (topic.Error is { } topicError)
+        {
+            DeadLetter(delivery, topic.Name, topicError);
+            return;
+        }
+
+        var message = _messages.Create(outboxEvent, transaction, out var warning);
+        if (warning is not null)
+        {
+            _metrics.HeaderWarnings.Add(1);
+            _logger.LogWarning("Event {EventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
+        }
+
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(topic.Name, message, delivery.OnDelivered);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Only reachable when queue.buffering.max.* is set below the relay's in-flight limits.
+                Thread.Sleep(1);
+            }
+            catch (ProduceException<byte[], byte[]> e) when (!e.Error.IsFatal)
+            {
+                // Refused before sending, e.g. larger than message.max.bytes: it can never succeed.
+                DeadLetter(delivery, topic.Name, Describe(e.Error));
+                return;
+            }
+            catch (KafkaException e)
+            {
+                Fail(new PublishFailure($"Kafka producer failed: {Describe(e.Error)}", isFatal: false));
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits for librdkafka to send what it holds (used on shutdown).</summary>
+    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
+    {
+        var error = report.Error;
+        if (error.Code == ErrorCode.NoError)
+        {
+            _brokersDown = false;
+            _metrics.RecordPublished(delivery.Topic!, delivery.Transaction.CommitTime);
+            delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
+            return;
+        }
+
+        _metrics.RecordPublishError(error.Code.ToString());
+        if (error.IsFatal || error.Code is ErrorCode.Local_Fatal)
+        {
+            Fail(new PublishFailure($"Kafka producer hit a fatal error: {Describe(error)}", isFatal: false));
+            return;
+        }
+        if (error.Code is ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy
+            or ErrorCode.Local_MsgTimedOut)
+        {
+            // Not this event's fault: the session ends without confirming it, and the next one sends it again.
+            Fail(new PublishFailure($"Kafka delivery was abandoned: {Describe(error)}", isFatal: false));
+            return;
+        }
+        // With message.timeout.ms=0 librdkafka retries every retriable error itself: what reaches here is final.
+        DeadLetter(delivery, delivery.Topic!, Describe(error));
+    }
+
+    private void DeadLetter(Delivery delivery, string originalTopic, string reason)
+    {
+        var outboxEvent = delivery.Event;
+        if (_deadLetter.Policy == DeadLetterPolicy.Halt)
+        {
+            Fail(new PublishFailure(
+                $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{originalTopic}') was refused for good: " +
+                $"{reason}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true));
+            return;
+        }
+
+        _logger.LogError("Event {EventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
+            outboxEvent.IdText, Lsn(delivery.Transaction), originalTopic, reason, _deadLetter.Topic);
+        var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
+        try
+        {
+            _deadLetterProducer.Produce(_deadLetter.Topic, message, report =>
+            {
+                if (report.Error.Code == ErrorCode.NoError)
+                {
+                    _metrics.DeadLettered.Add(1);
+                    delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
+                }
+                else
+                {
+                    DeadLetterFailed(delivery, report.Error);
+                }
+            });
+        }
+        catch (KafkaException e)
+        {
+            DeadLetterFailed(delivery, e.Error);
+        }
+    }
+
+    private void DeadLetterFailed(Delivery delivery, Error error) =>
+        Fail(new PublishFailure(
+            $"Event {delivery.Event.IdText} (commit LSN {Lsn(delivery.Transaction)}) could not be written to dead-letter topic " +
+            $"'{_deadLetter.Topic}' (Cdc:DeadLetter:Topic): {Describe(error)}. The relay stops without confirming it.",
+            isFatal: !error.IsFatal && error.Code is not (ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy)));
+
+    private void Fail(PublishFailure failure)
+    {
+        if (_failure is null)
+        {
+            _failure = failure;
+            _logger.LogError("{Failure}", failure.Message);
+        }
+    }
+
+    private void OnError(IProducer<byte[], byte[]> producer, Error error)
+    {
+        if (error.Code == ErrorCode.Local_AllBrokersDown)
+            _brokersDown = true;
+        if (error.IsFatal)
+            Fail(new PublishFailure($"Kafka producer hit a fatal error: {Describe(error)}", isFatal: false));
+        else
+            _logger.LogWarning("Kafka: {Reason} ({Code})", error.Reason, error.Code);
+    }
+
+    private void OnLog(IProducer<byte[], byte[]> producer, LogMessage message)
+    {
+        if (message.Level <= SyslogLevel.Warning)
+            _logger.LogWarning("librdkafka {Facility}: {Message}", message.Facility, message.Message);
+    }
+
+    private static string Lsn(TrackedTransaction transaction) => new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
+
+    private static string Describe(Error error) => $"{error.Reason} ({error.Code})";
+
+    public void Dispose()
+    {
+        _deadLetterProducer.Dispose();
+        _producer.Dispose();
+    }
+
+    /// <summary>The state of one event between Produce and its delivery report.</summary>
+    private sealed class Delivery(KafkaPublisher publisher, OutboxEvent outboxEvent, TrackedTransaction transaction,
+        AcknowledgementTracker tracker, int size)
+    {
+        public OutboxEvent Event { get; } = outboxEvent;
+        public TrackedTransaction Transaction { get; } = transaction;
+        public AcknowledgementTracker Tracker { get; } = tracker;
+        public int Size { get; } = size;
+        public string? Topic { get; set; }
+
+        public void OnDelivered(DeliveryReport<byte[], byte[]> report) => publisher.OnDelivered(this, report);
+    }
+}

@@ -1,0 +1,72 @@
+using Atlas.Cdc.Configuration;
+
+namespace Atlas.Cdc.Publishing;
+
+/// <summary>
+/// The librdkafka configuration of the relay's producer: ordering and delivery guarantees that may not be
+/// overridden, defaults chosen by measurement (README, "Producer settings"), then the user's pass-through properties.
+/// </summary>
+internal static class ProducerSettings
+{
+    /// <summary>Settings that make delivery at-least-once and ordered per key; overriding them is a configuration error.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Guarantees = new Dictionary<string, string>
+    {
+        ["enable.idempotence"] = "true",
+        ["acks"] = "all",
+        // Never give up on a message: a message given up on could be overtaken by a later one for the same key.
+        ["message.timeout.ms"] = "0",
+    };
+
+    /// <summary>Aliases of the guarantees that would bypass them.</summary>
+    private static readonly string[] s_protectedAliases =
+        ["enable.idempotence", "acks", "request.required.acks", "message.timeout.ms", "delivery.timeout.ms"];
+
+    public static readonly IReadOnlyDictionary<string, string> Defaults = new Dictionary<string, string>
+    {
+        ["client.id"] = "atlas-cdc",
+        // Java-compatible key hashing: a key lands on the partition Debezium or a Java producer would choose.
+        ["partitioner"] = "murmur2_random",
+        ["linger.ms"] = "5",
+        ["batch.num.messages"] = "10000",
+        ["compression.type"] = "lz4",
+        ["socket.nagle.disable"] = "true",
+        ["queue.buffering.max.messages"] = "1000000",
+        ["statistics.interval.ms"] = "0",
+        // The relay only needs the status of a delivery, not key, value and headers marshalled back.
+        ["dotnet.producer.delivery.report.fields"] = "status",
+    };
+
+    public static IEnumerable<string> Validate(KafkaOptions kafka)
+    {
+        if (string.IsNullOrWhiteSpace(kafka.BootstrapServers) && !kafka.Properties.ContainsKey("bootstrap.servers"))
+            yield return "Cdc:Kafka:BootstrapServers (env Cdc__Kafka__BootstrapServers) is empty: give the Kafka bootstrap servers, e.g. kafka:9092.";
+        foreach (var name in kafka.Properties.Keys)
+        {
+            if (s_protectedAliases.Contains(name, StringComparer.Ordinal))
+                yield return $"Cdc:Kafka:Properties:{name} (env Cdc__Kafka__Properties__{name}) cannot be set: the relay fixes " +
+                             "enable.idempotence=true, acks=all and message.timeout.ms=0 (never give up) to keep every event, in order.";
+            if (name == "max.in.flight.requests.per.connection" &&
+                (!int.TryParse(kafka.Properties[name], out var inFlight) || inFlight is < 1 or > 5))
+                yield return $"Cdc:Kafka:Properties:{name} must be 1 to 5 with the idempotent producer (got '{kafka.Properties[name]}').";
+        }
+    }
+
+    public static Dictionary<string, string> Build(KafkaOptions kafka)
+    {
+        var config = new Dictionary<string, string>(Defaults, StringComparer.Ordinal);
+        if (!string.IsNullOrWhiteSpace(kafka.BootstrapServers))
+            config["bootstrap.servers"] = kafka.BootstrapServers;
+        foreach (var (name, value) in kafka.Properties)
+            config[name] = value;
+        foreach (var (name, value) in Guarantees)
+            config[name] = value;
+        return config;
+    }
+
+    /// <summary>Properties whose values are secrets: never logged.</summary>
+    public static bool IsSecret(string name) =>
+        name.Contains("password", StringComparison.OrdinalIgnoreCase) ||
+        name.Contains("secret", StringComparison.OrdinalIgnoreCase) ||
+        name.Contains("sasl.oauthbearer.config", StringComparison.OrdinalIgnoreCase) ||
+        name.EndsWith(".key.pem", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,262 @@
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Tracking;
+using Npgsql;
+using Npgsql.Replication;
+using Npgsql.Replication.PgOutput;
+using Npgsql.Replication.PgOutput.Messages;
+using NpgsqlTypes;
+
+namespace Atlas.Cdc.Replication;
+
+/// <summary>
+/// One replication connection's life: check the database, take the slot, walk the pgoutput stream, publish each
+/// outbox insert, and confirm to PostgreSQL what Kafka has acknowledged. It ends on shutdown (after draining) or
+/// on the first failure; the <see cref="Hosting.RelayWorker"/> decides whether to start another.
+/// </summary>
+internal sealed class ReplicationSession(
+    CdcOptions options,
+    OutboxTableName table,
+    KafkaPublisher publisher,
+    RelayStatus status,
+    RelayMetrics metrics,
+    ILogger logger)
+{
+    private readonly CancellationTokenSource _stopReading = new();
+    private AcknowledgementTracker? _tracker;
+    private ulong _lastConfirmed;
+
+    /// <summary>Highest LSN Kafka acknowledged everything up to; the next session may start replication there.</summary>
+    public ulong AcknowledgedLsn => _tracker?.AdvanceConfirmable() ?? 0;
+
+    /// <summary>True once this session held the slot and streamed.</summary>
+    public bool Streamed { get; private set; }
+
+    public async Task RunAsync(ulong resumeLsn, CancellationToken stoppingToken)
+    {
+        var slot = await new DatabaseChecks(options, table).RunAsync(stoppingToken);
+
+        await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
+        await connection.Open(stoppingToken);
+
+        if (!slot.Exists)
+            slot = await CreateSlotAsync(connection, stoppingToken);
+
+        // Never report a position below the slot's own: PostgreSQL 15 would move confirmed_flush back.
+        var startLsn = Math.Max(slot.ConfirmedFlushLsn, resumeLsn);
+        var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes, startLsn);
+        _tracker = tracker;
+        _lastConfirmed = slot.ConfirmedFlushLsn;
+        connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(slot.ConfirmedFlushLsn));
+        status.Tracker = tracker;
+        status.Publisher = publisher;
+
+        using var readerCancellation = new CancellationTokenSource();
+        var replicationOptions = new PgOutputReplicationOptions(options.Publication, PgOutputProtocolVersion.V1, binary: false);
+        var stream = connection.StartReplication(new PgOutputReplicationSlot(options.Slot), replicationOptions,
+            readerCancellation.Token, resumeLsn > slot.ConfirmedFlushLsn ? new NpgsqlLogSequenceNumber(resumeLsn) : null);
+
+        var reader = Task.Run(() => ReadAsync(stream, tracker, readerCancellation.Token), CancellationToken.None);
+        using var confirmerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var confirmer = ConfirmLoopAsync(connection, tracker, reader, confirmerCancellation.Token);
+
+        await Task.WhenAny(reader, confirmer);
+        if (stoppingToken.IsCancellationRequested && !reader.IsCompleted && !confirmer.IsFaulted)
+        {
+            await Quietly(confirmer);
+            await DrainAsync(connection, tracker);
+            await readerCancellation.CancelAsync();
+            await Quietly(reader);
+            return;
+        }
+
+        // A failure: stop the other half, confirm what is safe if the connection still allows it, report.
+        await confirmerCancellation.CancelAsync();
+        await readerCancellation.CancelAsync();
+        await Quietly(confirmer);
+        await Quietly(reader);
+        await TryConfirmAsync(connection, tracker);
+        var failure = publisher.Failure
+                      ?? reader.Exception?.InnerException
+                      ?? confirmer.Exception?.InnerException
+                      ?? new InvalidOperationException("The replication stream ended unexpectedly.");
+        throw PostgresFailures.IsSlotInUse(failure) ? new SlotInUseException(options.Slot, failure) : failure;
+    }
+
+    private async Task<SlotState> CreateSlotAsync(LogicalReplicationConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var created = await connection.CreatePgOutputReplicationSlot(options.Slot, temporarySlot: false,
+                slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport, cancellationToken: cancellationToken);
+            logger.LogInformation("Created replication slot {Slot} (pgoutput) at LSN {Lsn}", options.Slot, created.ConsistentPoint);
+            return new SlotState(true, (ulong)created.ConsistentPoint, (ulong)created.ConsistentPoint, null);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
+        {
+            // Another relay created it a moment ago: read it like any existing slot.
+            return await new DatabaseChecks(options, table).RunAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Walks the stream on its own thread. Every send is counted in the tracker before the next message is read,
+    /// which is what makes the idle confirmation in <see cref="ConfirmAsync"/> safe.
+    /// </summary>
+    private async Task ReadAsync(IAsyncEnumerable<PgOutputReplicationMessage> stream, AcknowledgementTracker tracker,
+        CancellationToken cancellationToken)
+    {
+        var outboxRelations = new Dictionary<uint, OutboxColumnMap?>();
+        TrackedTransaction? transaction = null;
+
+        await foreach (var message in stream.ConfigureAwait(false))
+        {
+            if (_stopReading.IsCancellationRequested)
+            {
+                // Shutting down: leave this message unprocessed (it is not confirmed) and wait to be cancelled.
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            if (publisher.Failure is { } failure)
+                throw failure;
+
+            switch (message)
+            {
+                case BeginMessage begin:
+                    transaction = tracker.Begin((ulong)begin.TransactionFinalLsn, begin.TransactionCommitTimestamp);
+                    break;
+
+                case RelationMessage relation:
+                    outboxRelations[relation.RelationId] = OutboxColumnMap.Matches(relation, table)
+                        ? OutboxColumnMap.Create(relation, table)
+                        : null;
+                    if (!OutboxColumnMap.Matches(relation, table))
+                        logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
+                            options.Publication, relation.Namespace, relation.RelationName);
+                    break;
+
+                case InsertMessage insert:
+                    if (transaction is null)
+                        throw new InvalidOperationException($"Insert outside a transaction at LSN {insert.WalStart}.");
+                    if (!outboxRelations.TryGetValue(insert.Relation.RelationId, out var columns) || columns is null)
+                        break;
+                    var outboxEvent = await OutboxRowDecoder.DecodeAsync(insert, columns, cancellationToken).ConfigureAwait(false);
+                    publisher.Publish(outboxEvent, transaction, tracker);
+                    await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+
+                case CommitMessage commit:
+                    if (transaction is null)
+                        throw new InvalidOperationException($"Commit outside a transaction at LSN {commit.CommitLsn}.");
+                    AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
+                    metrics.Transactions.Add(1);
+                    transaction = null;
+                    break;
+            }
+        }
+        throw new InvalidOperationException("PostgreSQL ended the replication stream.");
+    }
+
+    /// <summary>Confirms on an interval; also notices when the slot is ours (streaming) and when the publisher failed.</summary>
+    private async Task ConfirmLoopAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker, Task reader,
+        CancellationToken cancellationToken)
+    {
+        var backendPid = connection.ProcessID;
+        using var timer = new PeriodicTimer(Streamed ? options.ConfirmInterval : TimeSpan.FromMilliseconds(100));
+        while (await timer.TickAsync(cancellationToken)
+               && !cancellationToken.IsCancellationRequested)
+        {
+            if (reader.IsCompleted)
+                return;
+            if (publisher.Failure is { } failure)
+                throw failure;
+            if (!Streamed)
+            {
+                if (!await SlotHeldByAsync(backendPid, cancellationToken))
+                    continue;
+                Streamed = true;
+                status.State = StreamState.Streaming;
+                logger.LogInformation("Streaming from slot {Slot}, publication {Publication}, confirmed LSN {Lsn}",
+                    options.Slot, options.Publication, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                timer.Period = options.ConfirmInterval;
+            }
+            await ConfirmAsync(connection, tracker, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Confirms the highest LSN Kafka has acknowledged everything up to. When nothing at all is pending, the
+    /// server's position (keepalives included) is confirmed instead, so a quiet outbox does not pin WAL while
+    /// other tables write. <see cref="ReplicationConnection.LastReceivedLsn"/> is read before the idle check:
+    /// a commit end it includes was received after that transaction's BEGIN was tracked, so the transaction is
+    /// still in the tracker (not idle) unless fully acknowledged.
+    /// </summary>
+    private async Task ConfirmAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker, CancellationToken cancellationToken)
+    {
+        var received = (ulong)connection.LastReceivedLsn;
+        tracker.AdvanceConfirmable();
+        var lsn = tracker.AdvanceIdle(received);
+        if (lsn <= _lastConfirmed)
+            return;
+        connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(lsn));
+        try
+        {
+            await connection.SendStatusUpdate(cancellationToken);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not streaming (yet or any more): Npgsql sends the value with its next status update, if there is one.
+        }
+        _lastConfirmed = lsn;
+        status.ConfirmedLsn = lsn;
+    }
+
+    private async Task TryConfirmAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await ConfirmAsync(connection, tracker, timeout.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogDebug("Final confirmation skipped: {Reason}", e.Message);
+        }
+    }
+
+    /// <summary>SIGTERM: stop reading, wait for acknowledgements (bounded), confirm, then end the stream.</summary>
+    private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
+    {
+        await _stopReading.CancelAsync();
+        var drained = await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
+        await TryConfirmAsync(connection, tracker);
+        if (drained)
+            logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
+        else
+            logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
+                options.ShutdownTimeout, tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+    }
+
+    private async Task<bool> SlotHeldByAsync(int backendPid, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
+        return await command.ExecuteScalarAsync(cancellationToken) is int pid && pid == backendPid;
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // Already reported by whoever looks at the task's own exception.
+        }
+    }
+}

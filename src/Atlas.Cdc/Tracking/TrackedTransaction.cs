@@ -1,0 +1,40 @@
+namespace Atlas.Cdc.Tracking;
+
+/// <summary>
+/// One decoded transaction on its way to Kafka. Created at BEGIN, sealed at COMMIT; confirmable once sealed and
+/// every event of it has been acknowledged.
+/// </summary>
+internal sealed class TrackedTransaction(ulong commitLsn, DateTimeOffset commitTime, long startedTimestamp)
+{
+    private long _pending;
+    private ulong _endLsn;
+    private volatile bool _sealed;
+
+    /// <summary>LSN of the commit record (what pgoutput calls the final LSN); published in the commit LSN header.</summary>
+    public ulong CommitLsn { get; } = commitLsn;
+
+    public DateTimeOffset CommitTime { get; } = commitTime;
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of BEGIN, for the age of unacknowledged work.</summary>
+    public long StartedTimestamp { get; } = startedTimestamp;
+
+    /// <summary>End of the commit record: confirming it tells PostgreSQL never to send this transaction again.</summary>
+    public ulong EndLsn => Volatile.Read(ref _endLsn);
+
+    public long Pending => Interlocked.Read(ref _pending);
+
+    public bool IsSealed => _sealed;
+
+    /// <summary>Sealed and nothing pending. Reading <see cref="IsSealed"/> first makes every earlier send visible.</summary>
+    public bool IsComplete => _sealed && Interlocked.Read(ref _pending) == 0;
+
+    internal void AddPending() => Interlocked.Increment(ref _pending);
+
+    internal void RemovePending() => Interlocked.Decrement(ref _pending);
+
+    internal void Seal(ulong endLsn)
+    {
+        Volatile.Write(ref _endLsn, endLsn);
+        _sealed = true;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Tracking;
+using Confluent.Kafka;
+
+namespace Atlas.Cdc.UnitTests;
+
+public class KafkaMessageFactoryTests
+{
+    private static readonly KafkaMessageFactory s_factory = new(new TopicNamer("outbox.event.{aggregate_type}"));
+
+    private static OutboxEvent Event(string payload = "{\"total\": 10}", string? headers = null) => new()
+    {
+        Id = Encoding.UTF8.GetBytes("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10"),
+        AggregateType = "Order",
+        AggregateId = Encoding.UTF8.GetBytes("order-42"),
+        EventType = Encoding.UTF8.GetBytes("OrderPlaced"),
+        Payload = Encoding.UTF8.GetBytes(payload),
+        Headers = headers is null ? null : Encoding.UTF8.GetBytes(headers),
+    };
+
+    private static TrackedTransaction Transaction() =>
+        new AcknowledgementTracker(10, 1000).Begin(0x16B3748, new DateTimeOffset(2026, 11, 22, 5, 3, 0, 123, 456, TimeSpan.Zero));
+
+    private static string? Header(Message<byte[], byte[]> message, string name) =>
+        message.Headers.TryGetLastBytes(name, out var value) ? value is null ? null : Encoding.UTF8.GetString(value) : "<absent>";
+
+    [Fact]
+    public void Key_is_the_aggregate_id_value_is_the_payload_and_headers_follow_the_contract()
+    {
+        var outboxEvent = Event();
+        var message = s_factory.Create(outboxEvent, Transaction(), out var warning);
+
+        Assert.Null(warning);
+        Assert.Equal("outbox.event.Order", s_factory.TopicFor(outboxEvent).Name);
+        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key));
+        Assert.Equal("{\"total\": 10}", Encoding.UTF8.GetString(message.Value));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Header(message, "id"));
+        Assert.Equal("OrderPlaced", Header(message, "event_type"));
+        Assert.Equal("Order", Header(message, "aggregate_type"));
+        Assert.Equal("0/16B3748", Header(message, "atlas.commit_lsn"));
+        Assert.Equal("2026-11-22T05:03:00.123456Z", Header(message, "atlas.commit_time"));
+        Assert.Equal(new DateTimeOffset(2026, 11, 22, 5, 3, 0, 123, 456, TimeSpan.Zero).ToUnixTimeMilliseconds(),
+            message.Timestamp.UnixTimestampMs);
+    }
+
+    [Fact]
+    public void Row_headers_carry_strings_as_they_are_and_other_values_as_json_text()
+    {
+        var message = s_factory.Create(
+            Event(headers: """{"traceparent": "00-abc-def-01", "retries": 3, "nested": {"a": [1, 2]}, "flag": true, "nothing": null, "uni": "h\u00e9llo \u2713"}"""),
+            Transaction(), out var warning);
+
+        Assert.Null(warning);
+        Assert.Equal("00-abc-def-01", Header(message, "traceparent"));
+        Assert.Equal("3", Header(message, "retries"));
+        Assert.Equal("""{"a": [1, 2]}""", Header(message, "nested"));
+        Assert.Equal("true", Header(message, "flag"));
+        Assert.Null(Header(message, "nothing"));
+        Assert.Equal("héllo ✓", Header(message, "uni"));
+    }
+
+    [Theory]
+    [InlineData("[1, 2, 3]", "array")]
+    [InlineData("\"just a string\"", "string")]
+    [InlineData("42", "number")]
+    public void Headers_that_are_not_an_object_are_carried_raw_with_a_warning(string headers, string kind)
+    {
+        var message = s_factory.Create(Event(headers: headers), Transaction(), out var warning);
+
+        Assert.Contains(kind, warning);
+        Assert.Equal(headers, Header(message, "atlas.headers"));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Header(message, "id"));
+    }
+
+    [Fact]
+    public void Json_null_headers_add_nothing()
+    {
+        var message = s_factory.Create(Event(headers: "null"), Transaction(), out var warning);
+        Assert.Null(warning);
+        Assert.Equal(5, message.Headers.Count);
+    }
+
+    [Fact]
+    public void Row_headers_cannot_replace_the_relays_own()
+    {
+        var message = s_factory.Create(Event(headers: """{"id": "forged", "atlas.commit_lsn": "0/0", "tenant": "t1"}"""),
+            Transaction(), out var warning);
+
+        Assert.Contains("'id'", warning);
+        Assert.Contains("'atlas.commit_lsn'", warning);
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Header(message, "id"));
+        Assert.Equal("0/16B3748", Header(message, "atlas.commit_lsn"));
+        Assert.Equal("t1", Header(message, "tenant"));
+    }
+
+    [Fact]
+    public void Dead_letter_record_names_the_event_the_topic_and_the_reason_and_drops_a_payload_too_large()
+    {
+        var outboxEvent = Event(payload: new string('x', 2000));
+        var record = s_factory.CreateDeadLetter(outboxEvent, Transaction(), "outbox.event.Order", "Message size too large", maxPayloadBytes: 1000);
+
+        Assert.Null(record.Value);
+        Assert.True(record.Headers.TryGetLastBytes("id", out var id));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id));
+        Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.original_topic", out var topic));
+        Assert.Equal("outbox.event.Order", Encoding.UTF8.GetString(topic));
+        Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.reason", out var reason));
+        Assert.Equal("Message size too large", Encoding.UTF8.GetString(reason));
+        Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.payload_bytes", out var size));
+        Assert.Equal("2000", Encoding.UTF8.GetString(size));
+    }
+}

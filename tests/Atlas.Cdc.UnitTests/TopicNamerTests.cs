@@ -1,0 +1,46 @@
+using System.Text;
+using Atlas.Cdc.Publishing;
+
+namespace Atlas.Cdc.UnitTests;
+
+public class TopicNamerTests
+{
+    [Fact]
+    public void Template_placeholders_are_replaced_per_event()
+    {
+        var namer = new TopicNamer("cdc.{aggregate_type}.{event_type}");
+        var topic = namer.For("Order", Encoding.UTF8.GetBytes("OrderPlaced"));
+        Assert.Equal("cdc.Order.OrderPlaced", topic.Name);
+        Assert.Null(topic.Error);
+    }
+
+    [Theory]
+    [InlineData("order items", ' ')]
+    [InlineData("commande/é", '/')]
+    public void Aggregate_types_that_make_an_illegal_topic_are_reported_not_sent(string aggregateType, char bad)
+    {
+        var topic = new TopicNamer("outbox.event.{aggregate_type}").For(aggregateType, []);
+        Assert.Contains($"'{bad}'", topic.Error);
+    }
+
+    [Fact]
+    public void Too_long_a_topic_is_reported()
+    {
+        var topic = new TopicNamer("{aggregate_type}").For(new string('a', 250), []);
+        Assert.Contains("249", topic.Error);
+    }
+
+    [Theory]
+    [InlineData("outbox.event.{aggregate_type}", null)]
+    [InlineData("outbox.{aggregate}", "unknown placeholder")]
+    [InlineData("", "is empty")]
+    [InlineData("outbox events", "illegal topic")]
+    public void Template_is_checked_at_start_up(string template, string? expected)
+    {
+        var error = TopicNamer.ValidateTemplate(template);
+        if (expected is null)
+            Assert.Null(error);
+        else
+            Assert.Contains(expected, error);
+    }
+}
