@@ -291,14 +291,15 @@ public static class KafkaTopicReader
             {
                 try
                 {
+                    // kcat splits "-X name=value" in place, so its cmdline shows "client.id\0atlas-...": match the value alone.
                     var commandLine = File.ReadAllText($"/proc/{kcat.Id}/cmdline");
-                    var start = commandLine.IndexOf("client.id=" + ClientIdPrefix, StringComparison.Ordinal);
+                    var start = commandLine.IndexOf(ClientIdPrefix, StringComparison.Ordinal);
                     if (start < 0)
                     {
                         continue;
                     }
 
-                    var token = commandLine[(start + "client.id=".Length + ClientIdPrefix.Length)..].Split('\0')[0];
+                    var token = commandLine[(start + ClientIdPrefix.Length)..].Split('\0', '=')[0];
                     if (!OwnerProcess.IsAlive(token))
                     {
                         ProcessRunner.Kill(kcat);

@@ -8,9 +8,10 @@ namespace Atlas.Cdc.Sandbox;
 
 /// <summary>
 /// A throwaway, real PostgreSQL 15 server in a temporary directory, configured for logical replication and
-/// listening on 127.0.0.1 on a free port. Disposing it kills the server and deletes every file; a server
-/// left running when the process exits is stopped by a process-exit hook, and leftovers of a killed
-/// process are removed by the next <see cref="StartAsync"/>.
+/// listening on 127.0.0.1 on a free port. Disposing it kills the server and deletes every file. So that no
+/// server outlives its process: a process-exit hook cleans up on a normal exit; a watchdog process cleans
+/// up when this process dies any other way (SIGKILL, or SIGTERM, which .NET 10 no longer turns into
+/// ProcessExit); and leftovers of a killed process are removed by the next <see cref="StartAsync"/>.
 /// </summary>
 /// <remarks>
 /// initdb, pg_ctl and postgres refuse to run as root, so when this process is root the directory is given
@@ -35,6 +36,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     private readonly bool _runAsServerUser;
     private readonly SemaphoreSlim _lifecycleLock = new(1, 1);
     private readonly IDisposable _exitRegistration;
+    private System.Diagnostics.Process? _watchdog;
     private string _initialConfiguration = "";
     private volatile bool _running;
     private int _disposed;
@@ -46,7 +48,11 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         _runAsServerUser = Environment.IsPrivilegedProcess;
         DataDirectory = Path.Combine(baseDirectory, "data");
         LogFile = Path.Combine(baseDirectory, "postgres.log");
-        _exitRegistration = ExitCleanup.Register(() => Reap(_options.BinDirectory, _baseDirectory, _runAsServerUser));
+        _exitRegistration = ExitCleanup.Register(() =>
+        {
+            StopWatchdog();
+            Reap(_options.BinDirectory, _baseDirectory, _runAsServerUser);
+        });
     }
 
     /// <summary>The TCP port on 127.0.0.1; it stays the same across <see cref="StopAsync"/>/<see cref="StartAgainAsync"/>.</summary>
@@ -89,6 +95,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         var server = new TemporaryPostgres(options, directory);
         try
         {
+            server.StartWatchdog();
             await server.InitializeAsync(cancellationToken);
             return server;
         }
@@ -280,6 +287,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         await _lifecycleLock.WaitAsync();
         try
         {
+            StopWatchdog();
             await Task.Run(() => Reap(_options.BinDirectory, _baseDirectory, _runAsServerUser));
             _running = false;
             NpgsqlConnection.ClearAllPools();
@@ -294,6 +302,37 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     private string TimeoutSeconds => ((int)_options.CommandTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 
     private string ConfigurationFile => Path.Combine(DataDirectory, "postgresql.conf");
+
+    /// <summary>
+    /// Starts <c>setsid sh</c> blocked reading a pipe whose only writer is this process. The kernel closes that
+    /// pipe when this process dies, however it dies, and the watchdog then stops the server and deletes the
+    /// directory. Its own session keeps it out of process-group kills (timeout(1), Ctrl+C) aimed at us.
+    /// </summary>
+    private void StartWatchdog()
+    {
+        var (stopFile, stopArguments) = ToolCommand(
+            _options.BinDirectory,
+            "pg_ctl",
+            ["-D", DataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"],
+            _runAsServerUser);
+        const string Script =
+            "exec >/dev/null 2>&1; trap '' HUP INT QUIT TERM; read -r _ignored; dir=$1; shift; \"$@\"; rm -rf -- \"$dir\"";
+        var startInfo = ProcessRunner.CreateStartInfo(
+            "setsid",
+            ["sh", "-c", Script, "atlas-cdc-pg-watchdog", _baseDirectory, stopFile, .. stopArguments],
+            workingDirectory: "/");
+        _watchdog = ProcessRunner.Start(startInfo, ProcessRunner.Describe(startInfo));
+    }
+
+    private void StopWatchdog()
+    {
+        // Killed rather than released: this process does the cleanup itself, synchronously.
+        if (Interlocked.Exchange(ref _watchdog, null) is { } watchdog)
+        {
+            ProcessRunner.Kill(watchdog);
+            watchdog.Dispose();
+        }
+    }
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,128 @@
+using System.Globalization;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Atlas.Cdc.IntegrationTests;
+
+[Collection(CdcCollection.Name)]
+public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Sigkill_of_the_relay_under_load_loses_nothing_and_keeps_commit_order_per_key()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("sigkill");
+        environment.Kafka.CreateTopic(scenario.Topic("Load"), partitions: 8);
+        var relay = await scenario.StartReadyRelayAsync();
+        await using var load = LoadWriter.Start(scenario.SuperuserConnectionString, "Load", transactionsPerSecond: 1500);
+
+        var random = new Random(20261122);
+        for (var kill = 1; kill <= 4; kill++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1500, 3000)));
+            await relay.KillAsync();
+            output.WriteLine($"SIGKILL {kill} after {load.Committed} commits");
+            relay = scenario.StartRelay();
+        }
+        await Task.Delay(2000);
+        await load.StopAsync();
+        output.WriteLine($"{load.Committed} transactions committed");
+
+        var records = await scenario.WaitForEventsAsync([scenario.Topic("Load")], load.CommittedIds, TimeSpan.FromSeconds(90));
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, load.CommittedByKey);
+        output.WriteLine($"{records.Count} records delivered, {OrderAssertions.Duplicates(records)} duplicates after 4 SIGKILLs");
+        Assert.True(load.Committed > 5000, $"the load was too light to mean anything ({load.Committed} commits)");
+    }
+
+    [Fact]
+    public async Task Large_transaction_streams_through_with_bounded_events_in_flight()
+    {
+        const int events = 20_000;
+        const int maxInFlight = 500;
+        await using var scenario = await environment.CreateScenarioAsync("large");
+        environment.Kafka.CreateTopic(scenario.Topic("Bulk"), partitions: 8);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__MaxInFlightEvents"] = maxInFlight.ToString(CultureInfo.InvariantCulture),
+        });
+
+        await using (var connection = await scenario.OpenAsync())
+        await using (var insert = new NpgsqlCommand(
+            $"INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) " +
+            $"SELECT 'Bulk', 'bulk-' || (g % 100), 'Imported', jsonb_build_object('n', g, 'pad', repeat('p', 150)) FROM generate_series(1, {events}) g",
+            connection))
+            await insert.ExecuteNonQueryAsync();
+
+        double maxSeen = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                var metrics = await relay.GetTextAsync("/metrics");
+                var line = metrics.Split('\n').First(l => l.StartsWith("atlas_cdc_events_in_flight ", StringComparison.Ordinal));
+                maxSeen = Math.Max(maxSeen, double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
+                await Task.Delay(20);
+            }
+        });
+
+        var ids = await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM outbox");
+        var records = await scenario.WaitForEventsAsync([scenario.Topic("Bulk")], ids, TimeSpan.FromSeconds(90));
+        await sampling.CancelAsync();
+        await sampler;
+
+        Assert.Equal(events, records.Select(r => r.Header("id")).Distinct().Count());
+        Assert.InRange(maxSeen, 1, maxInFlight);
+        output.WriteLine($"{events} events in one transaction; at most {maxSeen} in flight (limit {maxInFlight})");
+    }
+
+    [Fact]
+    public async Task Idle_outbox_does_not_pin_wal_while_another_table_is_busy()
+    {
+        const int megabytes = 256;
+        await using var scenario = await environment.CreateScenarioAsync("idlewal");
+        await using var relay = await scenario.StartReadyRelayAsync();
+        await using var connection = await scenario.OpenAsync();
+        await Execute(connection, "CREATE TABLE unrelated (id bigint, pad text)");
+        // The control: a slot nobody reads must retain all of it, or the measurement below proves nothing.
+        await Execute(connection, $"SELECT pg_create_logical_replication_slot('{scenario.Slot}_control', 'pgoutput')");
+        var start = await scenario.CurrentWalLsnAsync();
+
+        // About 1 MB of WAL per 960 rows of 1 kB; written in 16 transactions.
+        for (var batch = 0; batch < 16; batch++)
+            await Execute(connection, $"INSERT INTO unrelated SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, {megabytes * 960 / 16}) g");
+        var written = (ulong)await scenario.CurrentWalLsnAsync() - (ulong)start;
+        output.WriteLine($"{written / (1024 * 1024)} MB of unrelated WAL written");
+        Assert.True(written >= megabytes * 1024UL * 1024, $"only {written} bytes of WAL were written");
+
+        long retained = long.MaxValue, lag = long.MaxValue;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            // A checkpoint logs the running transactions, which is what lets the slot's restart_lsn move.
+            await Execute(connection, "CHECKPOINT");
+            await using var command = new NpgsqlCommand(
+                "SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1",
+                connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = scenario.Slot });
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            retained = reader.GetInt64(0);
+            lag = reader.GetInt64(1);
+            if (retained < 16L * 1024 * 1024)
+                break;
+            await Task.Delay(1000);
+        }
+        var control = await scenario.ScalarAsync<long>(
+            $"SELECT (pg_current_wal_lsn() - restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}_control'");
+        await Execute(connection, $"SELECT pg_drop_replication_slot('{scenario.Slot}_control')");
+        output.WriteLine($"relay's slot retains {retained / 1024} kB (confirmed lag {lag / 1024} kB); an unread slot retains {control / (1024 * 1024)} MB");
+        Assert.True(control >= (long)written, $"the unread control slot retains only {control} bytes");
+        Assert.True(retained < 64L * 1024 * 1024, $"the slot still retains {retained} bytes of WAL");
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 300 };
+        await command.ExecuteNonQueryAsync();
+    }
+}
