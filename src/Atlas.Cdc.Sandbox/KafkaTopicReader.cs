@@ -93,7 +93,7 @@ public static class KafkaTopicReader
     /// <c>beginning</c> on a fresh topic when nothing may be missed.</param>
     /// <param name="cancellationToken">Ends the stream (an <see cref="OperationCanceledException"/> is thrown, as usual).</param>
     /// <returns>The messages, in arrival order (interleaved across partitions).</returns>
-    /// <exception cref="KcatException">kcat exited by itself (without <c>-e</c> that means an error).</exception>
+    /// <exception cref="KcatException">kcat exited by itself (a fatal error; it keeps running while brokers are down).</exception>
     public static async IAsyncEnumerable<KafkaRecord> TailAsync(
         string bootstrap,
         string topic,
@@ -178,9 +178,14 @@ public static class KafkaTopicReader
         [
             "-C", "-J", "-u", "-q", "-b", bootstrap, "-t", topic, "-o", offset,
             "-X", "fetch.wait.max.ms=5",
+            // After a broker outage librdkafka backs off up to 10 s between reconnects; a tail would then see
+            // messages seconds late and blur any recovery measurement.
+            "-X", "reconnect.backoff.max.ms=500",
             "-X", $"client.id={ClientIdPrefix}{OwnerProcess.Token}",
         ];
-        return exitAtEnd ? [.. arguments, "-e"] : arguments;
+        // -e: stop at the end and fail fast when every broker is down. A tail instead keeps going through a
+        // Kafka outage (-E: kcat otherwise exits on "all brokers down"), since tests take brokers down on purpose.
+        return exitAtEnd ? [.. arguments, "-e"] : [.. arguments, "-E"];
     }
 
     private static async IAsyncEnumerable<KafkaRecord> ConsumeAsync(
@@ -192,6 +197,11 @@ public static class KafkaTopicReader
         using var process = ProcessRunner.Start(startInfo, command);
         process.StandardInput.Close();
         using var exitRegistration = ExitCleanup.Register(() => ProcessRunner.Kill(process));
+        // A tail never ends by itself: if this process is killed, the watchdog ends kcat. A read-to-end ends by
+        // itself, and spawning a second process for every read would double the cost of polling loops.
+        var watchdog = exitAtEnd
+            ? null
+            : DeathWatchdog.Start("atlas-cdc-kcat-watchdog", "kill -9 \"$1\"", [process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var stderr = new Queue<string>();
         process.ErrorDataReceived += (_, e) =>
         {
@@ -245,6 +255,7 @@ public static class KafkaTopicReader
         }
         finally
         {
+            DeathWatchdog.Stop(watchdog);
             ProcessRunner.Kill(process);
         }
 

@@ -303,11 +303,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
 
     private string ConfigurationFile => Path.Combine(DataDirectory, "postgresql.conf");
 
-    /// <summary>
-    /// Starts <c>setsid sh</c> blocked reading a pipe whose only writer is this process. The kernel closes that
-    /// pipe when this process dies, however it dies, and the watchdog then stops the server and deletes the
-    /// directory. Its own session keeps it out of process-group kills (timeout(1), Ctrl+C) aimed at us.
-    /// </summary>
+    /// <summary>Arranges for the server to be stopped and the directory deleted if this process dies without disposing.</summary>
     private void StartWatchdog()
     {
         var (stopFile, stopArguments) = ToolCommand(
@@ -315,24 +311,14 @@ public sealed class TemporaryPostgres : IAsyncDisposable
             "pg_ctl",
             ["-D", DataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"],
             _runAsServerUser);
-        const string Script =
-            "exec >/dev/null 2>&1; trap '' HUP INT QUIT TERM; read -r _ignored; dir=$1; shift; \"$@\"; rm -rf -- \"$dir\"";
-        var startInfo = ProcessRunner.CreateStartInfo(
-            "setsid",
-            ["sh", "-c", Script, "atlas-cdc-pg-watchdog", _baseDirectory, stopFile, .. stopArguments],
-            workingDirectory: "/");
-        _watchdog = ProcessRunner.Start(startInfo, ProcessRunner.Describe(startInfo));
+        _watchdog = DeathWatchdog.Start(
+            "atlas-cdc-pg-watchdog",
+            "dir=$1; shift; \"$@\"; rm -rf -- \"$dir\"",
+            [_baseDirectory, stopFile, .. stopArguments]);
     }
 
-    private void StopWatchdog()
-    {
-        // Killed rather than released: this process does the cleanup itself, synchronously.
-        if (Interlocked.Exchange(ref _watchdog, null) is { } watchdog)
-        {
-            ProcessRunner.Kill(watchdog);
-            watchdog.Dispose();
-        }
-    }
+    // Killed rather than released: this process then does the cleanup itself, synchronously.
+    private void StopWatchdog() => DeathWatchdog.Stop(Interlocked.Exchange(ref _watchdog, null));
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
