@@ -48,9 +48,6 @@ public sealed class CdcOptions
 
     /// <summary>How often a standby retries to take the slot while another relay holds it.</summary>
     public TimeSpan StandbyRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>Fatal misconfiguration found at start-up ends the process after this many seconds of trying at most.</summary>
-    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }
 
 public sealed class PostgresOptions
