@@ -32,7 +32,10 @@ public static class KafkaTopicReader
     /// <param name="topic">Topic name; a topic that does not exist gives an empty list (and is not created).</param>
     /// <param name="cancellationToken">Kills kcat when cancelled.</param>
     /// <returns>Every message currently in the topic.</returns>
-    /// <exception cref="KcatException">kcat failed or did not finish within <see cref="DefaultTimeout"/>.</exception>
+    /// <exception cref="KcatException">
+    /// kcat failed (e.g. every broker is down) or did not finish within <see cref="DefaultTimeout"/> (e.g. the
+    /// broker leading one partition is down: the mock never moves leaders).
+    /// </exception>
     public static Task<IReadOnlyList<KafkaRecord>> ReadAllAsync(string bootstrap, string topic, CancellationToken cancellationToken = default) =>
         ReadAllAsync(bootstrap, topic, DefaultTimeout, cancellationToken);
 
