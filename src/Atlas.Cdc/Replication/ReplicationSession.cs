@@ -208,6 +208,7 @@ internal sealed class ReplicationSession(
         catch (InvalidOperationException)
         {
             // Not streaming (yet or any more): Npgsql sends the value with its next status update, if there is one.
+            return;
         }
         _lastConfirmed = lsn;
         status.ConfirmedLsn = lsn;
