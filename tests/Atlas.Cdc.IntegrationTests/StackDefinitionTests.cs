@@ -148,6 +148,23 @@ public class StackDefinitionTests
     }
 
     [Fact]
+    public void Every_shell_script_of_the_stack_is_valid_bash()
+    {
+        var scripts = Directory.GetFiles(StackFiles.Path("deploy"), "*.sh", SearchOption.AllDirectories);
+        Assert.True(scripts.Length >= 2, $"only {scripts.Length} scripts found");
+        foreach (var script in scripts)
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-n", script])
+            {
+                RedirectStandardError = true,
+            })!;
+            var errors = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"{script}: {errors}");
+        }
+    }
+
+    [Fact]
     public async Task Promtool_accepts_the_prometheus_config_and_alert_rules_and_their_unit_tests_pass()
     {
         var config = await Promtool.CheckConfigAsync(StackFiles.PrometheusConfig);
