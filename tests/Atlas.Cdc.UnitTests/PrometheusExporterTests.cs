@@ -71,8 +71,25 @@ public class PrometheusExporterTests
         Assert.DoesNotContain("streaming", text);
     }
 
+    [Fact]
+    public void Runtime_instruments_that_go_down_are_gauges_and_no_gauge_ends_in_count()
+    {
+        using var exporter = new PrometheusExporter(PrometheusExporter.RuntimeMeterName);
+
+        var text = exporter.Scrape();
+
+        Assert.Contains("# TYPE dotnet_thread_pool_threads gauge\n", text);
+        Assert.Contains("# TYPE dotnet_thread_pool_queue_length gauge\n", text);
+        Assert.Contains("# TYPE dotnet_assemblies_loaded gauge\n", text);
+        Assert.Contains("# TYPE dotnet_gc_collections_total counter\n", text);
+        Assert.DoesNotContain("dotnet_thread_pool_thread_count", text);
+        Assert.DoesNotContain("dotnet_assembly_count", text);
+    }
+
     [Theory]
     [InlineData("dotnet.gc.collections", "{collection}", true, "dotnet_gc_collections_total")]
+    [InlineData("queue.count", "{item}", false, "queue_count_value")]
+    [InlineData("sessions_total", "", false, "sessions_total_value")]
     [InlineData("dotnet.process.cpu.time", "s", true, "dotnet_process_cpu_time_seconds_total")]
     [InlineData("dotnet.process.memory.working_set", "By", false, "dotnet_process_memory_working_set_bytes")]
     [InlineData("atlas_cdc_lag_seconds", "s", false, "atlas_cdc_lag_seconds")]

@@ -1,6 +1,8 @@
+using System.Text.Encodings.Web;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Publishing;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;
@@ -28,6 +30,7 @@ public static class RelayHost
             return RelayWorker.ExitConfiguration;
         }
 
+        UseConfiguredConsoleFormatter(builder);
         NativeLibrdkafka.UseSystemLibraryWhenBundledIsMissing();
         builder.WebHost.UseUrls(options.Http.Url);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
@@ -35,19 +38,43 @@ public static class RelayHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddSingleton<RelayMetrics>();
-        builder.Services.AddSingleton(_ => new PrometheusExporter(RelayMetrics.MeterName, "System.Runtime"));
+        builder.Services.AddSingleton<ProcessMetrics>();
+        builder.Services.AddSingleton(_ =>
+            new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName));
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
 
         await using var app = builder.Build();
-        // Resolve the instruments and the listener before the worker starts, so no measurement is missed.
-        app.Services.GetRequiredService<RelayMetrics>();
+        // The listener first, then the instruments, all before the worker starts: no measurement is missed,
+        // not even the zeros the counters start with.
         app.Services.GetRequiredService<PrometheusExporter>();
+        app.Services.GetRequiredService<RelayMetrics>();
+        app.Services.GetRequiredService<ProcessMetrics>();
         MapEndpoints(app);
 
         Environment.ExitCode = 0;
         await app.RunAsync(cancellationToken);
         return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// CreateSlimBuilder pins the console formatter to "simple", which would ignore
+    /// <c>Logging:Console:FormatterName</c>; honour it (simple, json or systemd), e.g.
+    /// <c>Logging__Console__FormatterName=json</c> for one JSON object per line.
+    /// </summary>
+    private static void UseConfiguredConsoleFormatter(WebApplicationBuilder builder)
+    {
+        if (builder.Configuration["Logging:Console:FormatterName"] is not { Length: > 0 } formatter)
+            return;
+        builder.Logging.AddConsole();
+        builder.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName = formatter);
+        // The shared timestamp format ends with a space that separates it from the level in simple lines.
+        builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
+        {
+            json.TimestampFormat = json.TimestampFormat?.TrimEnd();
+            // Log lines go to collectors, not into HTML: keep quotes and non-ASCII text readable.
+            json.JsonWriterOptions = json.JsonWriterOptions with { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        });
     }
 
     private static void MapEndpoints(WebApplication app)

@@ -14,7 +14,27 @@ internal sealed class PrometheusExporter : IDisposable
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    /// <summary>The .NET runtime's built-in meter (GC, JIT, thread pool, CPU, working set).</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     private static readonly double[] s_defaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+    /// <summary>
+    /// Runtime instruments whose OpenTelemetry names or kinds do not fit Prometheus: gauges named <c>*.count</c>
+    /// would take the suffix of a histogram's series, and the runtime publishes two current values (threads,
+    /// queue length) as observable counters although they go down.
+    /// </summary>
+    private static readonly Dictionary<string, (string Name, Kind Kind)> s_overrides = new(StringComparer.Ordinal)
+    {
+        ["dotnet.assembly.count"] = ("dotnet_assemblies_loaded", Kind.Gauge),
+        ["dotnet.process.cpu.count"] = ("dotnet_process_processors", Kind.Gauge),
+        ["dotnet.timer.count"] = ("dotnet_timers_active", Kind.Gauge),
+        ["dotnet.thread_pool.thread.count"] = ("dotnet_thread_pool_threads", Kind.Gauge),
+        ["dotnet.thread_pool.queue.length"] = ("dotnet_thread_pool_queue_length", Kind.Gauge),
+    };
+
+    /// <summary>Suffixes Prometheus reserves for counters, histograms and summaries.</summary>
+    private static readonly string[] s_reservedSuffixes = ["_total", "_count", "_sum", "_bucket"];
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, InstrumentState> _instruments = new();
@@ -79,6 +99,8 @@ internal sealed class PrometheusExporter : IDisposable
             metric += suffix;
         if (isCounter && !metric.EndsWith("_total", StringComparison.Ordinal))
             metric += "_total";
+        else if (!isCounter && s_reservedSuffixes.Any(reserved => metric.EndsWith(reserved, StringComparison.Ordinal)))
+            metric += "_value"; // a gauge named x_count would read as the count series of a histogram x
         return metric;
     }
 
@@ -122,7 +144,15 @@ internal sealed class PrometheusExporter : IDisposable
             };
             // Counter and UpDownCounter report deltas; observable instruments and Gauge report the value itself.
             _accumulates = genericName is "Counter`1" or "UpDownCounter`1";
-            Name = MetricName(instrument.Name, instrument.Unit, _kind == Kind.Counter);
+            if (instrument.Meter.Name == RuntimeMeterName && s_overrides.TryGetValue(instrument.Name, out var rename))
+            {
+                _kind = rename.Kind;
+                Name = rename.Name;
+            }
+            else
+            {
+                Name = MetricName(instrument.Name, instrument.Unit, _kind == Kind.Counter);
+            }
             _help = instrument.Description ?? instrument.Name;
             _buckets = _kind == Kind.Histogram ? BucketsOf(instrument) : [];
         }

@@ -1,10 +1,14 @@
 using System.Diagnostics.Metrics;
+using System.Reflection;
+using System.Runtime.InteropServices;
 
 namespace Atlas.Cdc.Observability;
 
 /// <summary>
 /// The relay's instruments, on the <c>Atlas.Cdc</c> meter. Names are already Prometheus names; the exporter
 /// only adds <c>_total</c> to counters. Gauges are read from <see cref="RelayStatus"/> at scrape time.
+/// Create the exporter first: counters without labels start at 0 here, so rate() and increase() have a series
+/// from the first scrape, and a listener that comes later misses those zeros.
 /// </summary>
 internal sealed class RelayMetrics : IDisposable
 {
@@ -30,11 +34,17 @@ internal sealed class RelayMetrics : IDisposable
         _latency = _meter.CreateHistogram("atlas_cdc_end_to_end_latency_seconds", "s",
             "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_latencyBuckets });
+        DeadLettered.Add(0);
+        HeaderWarnings.Add(0);
+        Reconnects.Add(0);
+        Transactions.Add(0);
 
         _meter.CreateObservableGauge("atlas_cdc_events_in_flight", () => status.Tracker?.InFlightEvents ?? 0, "{event}",
             "Events sent to Kafka and not yet acknowledged.");
         _meter.CreateObservableGauge("atlas_cdc_in_flight_bytes", () => status.Tracker?.InFlightBytes ?? 0, "By",
             "Bytes of events sent to Kafka and not yet acknowledged.");
+        _meter.CreateObservableGauge("atlas_cdc_producer_queue_messages", () => status.Publisher?.QueuedMessages ?? 0, "{message}",
+            "Messages handed to the Kafka producer (librdkafka's queue) whose delivery report has not arrived yet.");
         _meter.CreateObservableGauge("atlas_cdc_lag_seconds", () => (status.Tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero).TotalSeconds, "s",
             "Age of the oldest transaction not yet fully acknowledged by Kafka; 0 when caught up.");
         _meter.CreateObservableGauge("atlas_cdc_confirmed_lsn", () => (double)status.ConfirmedLsn, "",
@@ -47,7 +57,19 @@ internal sealed class RelayMetrics : IDisposable
             "1 for the relay's current stream state, 0 for the others.");
         _meter.CreateObservableGauge("atlas_cdc_ready", () => status.IsReady(out _) ? 1 : 0, "",
             "1 while streaming with a working producer (what /readyz answers).");
+        var buildLabels = new KeyValuePair<string, object?>[]
+        {
+            new("version", Version),
+            new("runtime", RuntimeInformation.FrameworkDescription),
+        };
+        _meter.CreateObservableGauge("atlas_cdc_build_info", () => new Measurement<int>(1, buildLabels), "",
+            "Always 1; the labels say which relay version and .NET runtime run.");
     }
+
+    /// <summary>The relay's informational version (without the source revision suffix).</summary>
+    public static string Version { get; } =
+        (typeof(RelayMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
+        .Split('+')[0];
 
     public Counter<long> DeadLettered { get; }
 

@@ -23,6 +23,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly int _maxDeadLetterPayload;
     private volatile PublishFailure? _failure;
     private volatile bool _brokersDown;
+    private long _queuedMessages;
 
     public KafkaPublisher(CdcOptions options, RelayMetrics metrics, ILogger<KafkaPublisher> logger)
     {
@@ -44,6 +45,9 @@ internal sealed class KafkaPublisher : IDisposable
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
     public PublishFailure? Failure => _failure;
+
+    /// <summary>Messages handed to librdkafka (events and dead letters) whose delivery report has not arrived yet.</summary>
+    public long QueuedMessages => Interlocked.Read(ref _queuedMessages);
 
     /// <summary>False while librdkafka reports every broker down.</summary>
     public bool BrokersReachable => !_brokersDown;
@@ -77,9 +81,12 @@ internal sealed class KafkaPublisher : IDisposable
 
         while (true)
         {
+            var queued = false;
+            Interlocked.Increment(ref _queuedMessages);
             try
             {
                 _producer.Produce(topic.Name, message, delivery.OnDelivered);
+                queued = true;
                 return;
             }
             catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
@@ -98,6 +105,11 @@ internal sealed class KafkaPublisher : IDisposable
                 Fail(new PublishFailure($"Kafka producer failed: {Describe(e.Error)}", isFatal: false));
                 return;
             }
+            finally
+            {
+                if (!queued)
+                    Interlocked.Decrement(ref _queuedMessages);
+            }
         }
     }
 
@@ -106,6 +118,7 @@ internal sealed class KafkaPublisher : IDisposable
 
     private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
     {
+        Interlocked.Decrement(ref _queuedMessages);
         var error = report.Error;
         if (error.Code == ErrorCode.NoError)
         {
@@ -139,17 +152,23 @@ internal sealed class KafkaPublisher : IDisposable
         {
             Fail(new PublishFailure(
                 $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{originalTopic}') was refused for good: " +
-                $"{reason}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true));
+                $"{reason}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true)
+            {
+                EventId = outboxEvent.IdText,
+                CommitLsn = Lsn(delivery.Transaction),
+            });
             return;
         }
 
         _logger.LogError("Event {EventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
             outboxEvent.IdText, Lsn(delivery.Transaction), originalTopic, reason, _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
+        Interlocked.Increment(ref _queuedMessages);
         try
         {
             _deadLetterProducer.Produce(_deadLetter.Topic, message, report =>
             {
+                Interlocked.Decrement(ref _queuedMessages);
                 if (report.Error.Code == ErrorCode.NoError)
                 {
                     _metrics.DeadLettered.Add(1);
@@ -163,6 +182,7 @@ internal sealed class KafkaPublisher : IDisposable
         }
         catch (KafkaException e)
         {
+            Interlocked.Decrement(ref _queuedMessages);
             DeadLetterFailed(delivery, e.Error);
         }
     }
@@ -171,14 +191,21 @@ internal sealed class KafkaPublisher : IDisposable
         Fail(new PublishFailure(
             $"Event {delivery.Event.IdText} (commit LSN {Lsn(delivery.Transaction)}) could not be written to dead-letter topic " +
             $"'{_deadLetter.Topic}' (Cdc:DeadLetter:Topic): {Describe(error)}. The relay stops without confirming it.",
-            isFatal: !error.IsFatal && error.Code is not (ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy)));
+            isFatal: !error.IsFatal && error.Code is not (ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy))
+        {
+            EventId = delivery.Event.IdText,
+            CommitLsn = Lsn(delivery.Transaction),
+        });
 
     private void Fail(PublishFailure failure)
     {
         if (_failure is null)
         {
             _failure = failure;
-            _logger.LogError("{Failure}", failure.Message);
+            if (failure.EventId is not null)
+                _logger.LogError("Event {EventId} at LSN {CommitLsn}: {Failure}", failure.EventId, failure.CommitLsn, failure.Message);
+            else
+                _logger.LogError("{Failure}", failure.Message);
         }
     }
 

@@ -7,4 +7,10 @@ namespace Atlas.Cdc.Publishing;
 internal sealed class PublishFailure(string message, bool isFatal) : Exception(message)
 {
     public bool IsFatal { get; } = isFatal;
+
+    /// <summary>The outbox event the failure is about, when there is one; logged as a property of its own.</summary>
+    public string? EventId { get; init; }
+
+    /// <summary>That event's commit LSN, as PostgreSQL prints it.</summary>
+    public string? CommitLsn { get; init; }
 }

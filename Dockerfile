@@ -1,0 +1,26 @@
+# The relay's image: published with the .NET SDK, run on the ASP.NET Core runtime as a non-root user.
+#   docker build -t atlas-cdc .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY .editorconfig Directory.Build.props Directory.Packages.props ./
+COPY build/ build/
+COPY src/Atlas.Cdc/Atlas.Cdc.csproj src/Atlas.Cdc/
+RUN dotnet restore src/Atlas.Cdc/Atlas.Cdc.csproj
+COPY src/Atlas.Cdc/ src/Atlas.Cdc/
+RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --no-restore --output /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# Confluent.Kafka is referenced without its librdkafka.redist package (build/Confluent.Kafka.targets):
+# the native library is the OS package.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka1 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app ./
+# The relay listens where Cdc__Http__Url says; the base image's own port setting would only add a warning.
+ENV ASPNETCORE_HTTP_PORTS="" \
+    Cdc__Http__Url="http://0.0.0.0:8080"
+EXPOSE 8080
+# The non-root user the .NET images provide.
+USER $APP_UID
+ENTRYPOINT ["dotnet", "Atlas.Cdc.dll"]

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Atlas.Cdc.Sandbox;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Atlas.Cdc.IntegrationTests;
+
+/// <summary>
+/// No Grafana server can run here, so the dashboard is checked where its data lives: a real Prometheus scrapes a
+/// relay under load, the relay is SIGKILLed and started again on the same port, and every query of every panel
+/// must return numbers, before the restart and after it. The alert rules are loaded too and must evaluate cleanly.
+/// </summary>
+[Collection(CdcCollection.Name)]
+public class DashboardQueryTests(CdcEnvironment environment, ITestOutputHelper output)
+{
+    private const string Job = "atlas-cdc";
+    private const string RateInterval = "10s"; // Grafana's $__rate_interval for a 1 s scrape interval and a short range
+    private static readonly TimeSpan s_phase = TimeSpan.FromSeconds(12);
+
+    [Fact]
+    public async Task Every_dashboard_query_returns_data_from_prometheus_scraping_a_relay_under_load_and_across_a_restart()
+    {
+        var dashboard = StackFiles.LoadJson(StackFiles.Dashboard);
+        var queries = DashboardQueries.Of(dashboard);
+        Assert.True(queries.Count >= 20, $"only {queries.Count} queries found in {StackFiles.Dashboard}");
+
+        await using var scenario = await environment.CreateScenarioAsync("dashboard");
+        var port = RelayProcess.FreeTcpPort();
+        var instance = $"127.0.0.1:{port}";
+        var settings = new Dictionary<string, string>
+        {
+            ["Cdc__Http__Url"] = $"http://{instance}",
+            ["Cdc__Postgres__SlotStatsInterval"] = "00:00:01",
+        };
+        var relay = await scenario.StartReadyRelayAsync(settings);
+        await using var prometheus = await TemporaryPrometheus.StartAsync(Job, [instance], TimeSpan.FromSeconds(1), [StackFiles.AlertRules]);
+
+        using var stopLoad = new CancellationTokenSource();
+        var load = WriteContinuouslyAsync(scenario, stopLoad.Token);
+        await Task.Delay(s_phase);
+        var beforeRestart = DateTimeOffset.UtcNow;
+
+        await relay.KillAsync();
+        relay = await scenario.StartReadyRelayAsync(settings);
+        await Task.Delay(s_phase);
+        await stopLoad.CancelAsync();
+        var written = await load;
+        var afterRestart = DateTimeOffset.UtcNow;
+
+        var report = new StringBuilder();
+        foreach (var (label, time) in new[] { ("before the restart", beforeRestart), ("after the restart", afterRestart) })
+        {
+            foreach (var query in queries)
+            {
+                var expression = DashboardQueries.Substitute(query.Expression, instance, RateInterval);
+                var result = await prometheus.QueryAsync(expression, time);
+                if (!HasNumbers(result))
+                    report.AppendLine(CultureInfo.InvariantCulture, $"{label}: panel '{query.Panel}' query {query.RefId} returned {result.GetRawText()}: {expression}");
+            }
+        }
+        foreach (var (variable, metric, labelName) in DashboardQueries.VariableQueries(dashboard))
+        {
+            var series = await prometheus.SeriesAsync(metric);
+            if (!series.EnumerateArray().Any(s => s.TryGetProperty(labelName, out var value) && value.GetString() == instance))
+                report.AppendLine(CultureInfo.InvariantCulture, $"variable ${variable}: no {metric} series with {labelName}=\"{instance}\"");
+        }
+        Assert.True(report.Length == 0, $"{written} events written; queries without data:\n{report}\nPrometheus log:\n{prometheus.Output}");
+
+        // The restart is visible to Prometheus: a new process start time, and the relay streams again.
+        var restarts = await prometheus.QueryAsync($"changes(process_start_time_seconds{{instance=\"{instance}\"}}[1m])", afterRestart);
+        Assert.Equal("1", restarts[0].GetProperty("value")[1].GetString());
+        var streaming = await prometheus.QueryAsync($"atlas_cdc_stream_state{{instance=\"{instance}\", state=\"streaming\"}}", afterRestart);
+        Assert.Equal("1", streaming[0].GetProperty("value")[1].GetString());
+
+        foreach (var (name, expression) in new[]
+                 {
+                     ("events/s", $"sum(rate(atlas_cdc_events_published_total{{instance=\"{instance}\"}}[10s]))"),
+                     ("latency p50 s", $"histogram_quantile(0.5, sum by (le) (rate(atlas_cdc_end_to_end_latency_seconds_bucket{{instance=\"{instance}\"}}[10s])))"),
+                     ("latency p99 s", $"histogram_quantile(0.99, sum by (le) (rate(atlas_cdc_end_to_end_latency_seconds_bucket{{instance=\"{instance}\"}}[10s])))"),
+                     ("max lag s (30 s)", $"max_over_time(atlas_cdc_lag_seconds{{instance=\"{instance}\"}}[30s])"),
+                     ("max replication lag bytes (30 s)", $"max_over_time(atlas_cdc_replication_lag_bytes{{instance=\"{instance}\"}}[30s])"),
+                     ("failed scrapes (30 s)", $"count_over_time((up{{instance=\"{instance}\"}} == 0)[30s:1s])"),
+                 })
+        {
+            var result = await prometheus.QueryAsync(expression, afterRestart);
+            output.WriteLine($"{name}: {(result.GetArrayLength() > 0 ? result[0].GetProperty("value")[1].GetString() : "none")}");
+        }
+
+        var rules = (await prometheus.RulesAsync()).GetProperty("groups").EnumerateArray().SelectMany(g => g.GetProperty("rules").EnumerateArray()).ToList();
+        Assert.NotEmpty(rules);
+        Assert.All(rules, rule => Assert.True(rule.GetProperty("health").GetString() == "ok", rule.GetRawText()));
+    }
+
+    /// <summary>True when the instant vector has at least one sample that is a number (not NaN).</summary>
+    private static bool HasNumbers(JsonElement result) =>
+        result.ValueKind == JsonValueKind.Array && result.EnumerateArray().Any(sample =>
+            double.TryParse(sample.GetProperty("value")[1].GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            && !double.IsNaN(value));
+
+    /// <summary>Small transactions all the time (about 400 events/s), plus one event Kafka refuses, so the dead-letter path runs too.</summary>
+    private static async Task<int> WriteContinuouslyAsync(RelayScenario scenario, CancellationToken cancellationToken)
+    {
+        var written = 0;
+        await using var connection = await scenario.OpenAsync();
+        await using (var poison = new NpgsqlCommand(
+            "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('No Such Topic', 'p-1', 'Broken', '{}')", connection))
+            written += await poison.ExecuteNonQueryAsync(CancellationToken.None);
+        await using var batch = new NpgsqlCommand(
+            """
+            INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload)
+            SELECT (ARRAY['Order', 'Invoice'])[1 + n % 2], 'agg-' || (n % 7), 'Changed', jsonb_build_object('n', n)
+            FROM generate_series(1, 8) AS n
+            """, connection);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            written += await batch.ExecuteNonQueryAsync(CancellationToken.None);
+            await Task.Delay(20, CancellationToken.None);
+        }
+        return written;
+    }
+}
