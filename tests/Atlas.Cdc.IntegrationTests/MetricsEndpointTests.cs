@@ -74,7 +74,7 @@ public class MetricsEndpointTests(CdcEnvironment environment)
         Assert.All(entries, e => Assert.True(e.TryGetProperty("LogLevel", out _) && e.TryGetProperty("Category", out _)));
         var error = Assert.Single(entries, e => e.GetProperty("LogLevel").GetString() == "Error");
         var state = error.GetProperty("State");
-        Assert.Equal(poison.ToString(), state.GetProperty("EventId").GetString());
+        Assert.Equal(poison.ToString(), state.GetProperty("OutboxEventId").GetString());
         Assert.Equal(deadLetter.Header("atlas.commit_lsn"), state.GetProperty("CommitLsn").GetString());
         Assert.Equal(TopicOfDeadLetters(scenario), state.GetProperty("DeadLetterTopic").GetString());
         Assert.Contains(entries, e => e.GetProperty("State").TryGetProperty("Lsn", out _)); // "Streaming from slot ... confirmed LSN"

@@ -76,7 +76,7 @@ internal sealed class KafkaPublisher : IDisposable
         if (warning is not null)
         {
             _metrics.HeaderWarnings.Add(1);
-            _logger.LogWarning("Event {EventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
+            _logger.LogWarning("Event {OutboxEventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
         }
 
         while (true)
@@ -160,7 +160,7 @@ internal sealed class KafkaPublisher : IDisposable
             return;
         }
 
-        _logger.LogError("Event {EventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
+        _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
             outboxEvent.IdText, Lsn(delivery.Transaction), originalTopic, reason, _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         Interlocked.Increment(ref _queuedMessages);
@@ -203,7 +203,7 @@ internal sealed class KafkaPublisher : IDisposable
         {
             _failure = failure;
             if (failure.EventId is not null)
-                _logger.LogError("Event {EventId} at LSN {CommitLsn}: {Failure}", failure.EventId, failure.CommitLsn, failure.Message);
+                _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn}: {Failure}", failure.EventId, failure.CommitLsn, failure.Message);
             else
                 _logger.LogError("{Failure}", failure.Message);
         }
