@@ -181,7 +181,7 @@ public class StackDefinitionTests
         var rules = StackFiles.LoadYaml(StackFiles.AlertRules).GetProperty("groups").EnumerateArray()
             .SelectMany(g => g.GetProperty("rules").EnumerateArray()).ToList();
         var tests = File.ReadAllText(StackFiles.AlertTests);
-        var docs = File.ReadAllText(StackFiles.Path("docs", "observability.md"));
+        var readme = File.ReadAllText(StackFiles.Path("README.md"));
         foreach (var expected in new[] { "AtlasCdcLagHigh", "AtlasCdcRelayDown", "AtlasCdcNotStreaming", "AtlasCdcSlotRetainedWalGrowing", "AtlasCdcDeadLetters" })
             Assert.Contains(rules, r => r.GetProperty("alert").GetString() == expected);
         foreach (var rule in rules)
@@ -190,13 +190,14 @@ public class StackDefinitionTests
             Assert.Contains($"alertname: {name}\n", tests);
             var anchor = rule.GetProperty("annotations").GetProperty("runbook").GetString()!.Split('#')[1];
             Assert.Equal(name.ToLowerInvariant(), anchor);
-            Assert.Contains($"### {name}\n", docs);
+            Assert.Contains($"#### {name}\n", readme);
         }
     }
 
     [Fact]
     public void Every_dashboard_panel_and_every_metric_the_dashboard_and_alerts_use_is_described_in_the_docs()
     {
+        var readme = File.ReadAllText(StackFiles.Path("README.md"));
         var docs = File.ReadAllText(StackFiles.Path("docs", "observability.md"));
         var dashboard = StackFiles.LoadJson(StackFiles.Dashboard);
         var titles = dashboard.GetProperty("panels").EnumerateArray()
@@ -205,7 +206,7 @@ public class StackDefinitionTests
             .ToList();
         Assert.NotEmpty(titles);
         foreach (var title in titles)
-            Assert.True(docs.Contains($"**{title}**", StringComparison.Ordinal), $"panel '{title}' is not described in docs/observability.md");
+            Assert.True(readme.Contains($"**{title}**", StringComparison.Ordinal), $"panel '{title}' is not described in README.md");
 
         var queries = string.Join('\n', DashboardQueries.Of(dashboard).Select(q => q.Expression)) + File.ReadAllText(StackFiles.AlertRules);
         var metrics = System.Text.RegularExpressions.Regex.Matches(queries, @"\b(atlas_cdc|process|dotnet)_[a-z_]+")
