@@ -26,6 +26,18 @@ internal sealed class BenchmarkOptions
     /// <summary>Extra <c>Cdc__...</c> environment variables for the relay; Kafka properties also go to the polling relay.</summary>
     public Dictionary<string, string> RelaySettings { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Catch-up only, for tuning: more relay runs on the same backlog, each through its own slot created at the same
+    /// point, with extra settings (<c>--variant nolinger:Cdc__Kafka__Properties__linger.ms=0,...</c>).
+    /// </summary>
+    public List<RelayVariant> Variants { get; } = [];
+
+    /// <summary>Catch-up only: how many times the relay (and each variant) reads the backlog, round-robin.</summary>
+    public int Repeat { get; private set; } = 1;
+
+    /// <summary>Print each catch-up relay's own output to stderr after its run (diagnostics).</summary>
+    public bool ShowRelayOutput { get; private set; }
+
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
     /// <summary>librdkafka properties among <see cref="RelaySettings"/>, so the polling relay uses the same producer settings.</summary>
@@ -57,6 +69,11 @@ internal sealed class BenchmarkOptions
                     var (name, value) = PollingRelay.SplitSetting(Next());
                     options.RelaySettings[name] = value;
                     break;
+                case "--variant":
+                    options.Variants.Add(RelayVariant.Parse(Next()));
+                    break;
+                case "--show-relay-output": options.ShowRelayOutput = true; break;
+                case "--repeat": options.Repeat = Int(Next()); break;
                 case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
                 case "--live-rate": options.LiveRate = Int(Next()); break;
                 case "--live-seconds": options.LiveSeconds = Int(Next()); break;
@@ -64,7 +81,7 @@ internal sealed class BenchmarkOptions
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
             }
         }
         return options;

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
@@ -18,7 +16,14 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     public async Task<CatchUpResult> RunAsync()
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_catchup");
-        await database.CreateSlotAsync(RelaySlot);
+        List<(RelayVariant Variant, string Slot)> runs = [];
+        for (var round = 0; round < options.Repeat; round++)
+        {
+            foreach (var variant in options.Variants.Prepend(RelayVariant.Baseline))
+                runs.Add((variant, $"{RelaySlot}_{runs.Count}"));
+        }
+        foreach (var (_, slot) in runs)
+            await database.CreateSlotAsync(slot);
         await database.CreateSlotAsync(RecvSlot);
         environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
 
@@ -31,20 +36,59 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         var recv = await RecvLogical.ReadToAsync(database, RecvSlot, endLsn);
         Progress.Write($"catch-up: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s)");
 
-        await using var relay = RelayUnderTest.Start(environment, database, RelaySlot, Topics, options.RelaySettings);
-        var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(20));
-        var relayCpu = ProcessStats.CpuSeconds(relay.ProcessId);
-        var walsender = await database.SlotActivePidAsync(RelaySlot);
-        var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
-        var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
-        await relay.StopAsync();
-        Progress.Write($"catch-up: relay delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; first ack at " +
-                       $"{firstAck.TotalSeconds:0.00} s; relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s)");
+        var results = new List<CatchUpRun>();
+        foreach (var (variant, slot) in runs)
+        {
+            var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
+            foreach (var (name, value) in variant.Settings)
+                settings[name] = value;
+            results.Add(await RunRelayAsync(database, variant.Name, slot, settings, events));
+        }
+
+        // The headline is the baseline run with the median time (the only one, unless --repeat).
+        var baseline = results.Where(r => r.Variant == RelayVariant.Baseline.Name).OrderBy(r => r.Elapsed).ToList();
+        var headline = baseline[(baseline.Count - 1) / 2];
 
         PollingCatchUpResult? polling = null;
         if (options.Runs("polling"))
             polling = await RunPollingAsync(database, events);
-        return new CatchUpResult(events, recv, done, firstAck, relayCpu, walsenderCpu, peakRss, polling);
+        return new CatchUpResult(events, recv, headline, polling, results);
+    }
+
+    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, string name, string slot, Dictionary<string, string> settings, long events)
+    {
+        await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
+        var streamStart = WhenSlotActiveAsync(database, slot, relay);
+        // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
+        var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
+        var relayCpu = ProcessStats.CpuSeconds(relay.ProcessId);
+        var walsender = await database.SlotActivePidAsync(slot);
+        var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
+        var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
+        await relay.StopAsync();
+        var started = await streamStart;
+        if (options.ShowRelayOutput)
+            Console.Error.WriteLine(relay.Output);
+        Progress.Write($"catch-up: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
+                       $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
+                       $"relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s)");
+        return new CatchUpRun(name, done, started, firstAck, relayCpu, walsenderCpu, peakRss);
+    }
+
+    /// <summary>When the relay's walsender took the slot (polled every 5 ms, a cheap catalog read, until it does).</summary>
+    private static async Task<TimeSpan> WhenSlotActiveAsync(BenchDatabase database, string slot, RelayUnderTest relay)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT active FROM pg_replication_slots WHERE slot_name = $1", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = slot });
+        await command.PrepareAsync();
+        while (relay.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            if (await command.ExecuteScalarAsync() is true)
+                return relay.Elapsed;
+            await Task.Delay(5);
+        }
+        throw new TimeoutException($"The relay did not take slot {slot} within 2 minutes:\n{relay.Output}");
     }
 
     private async Task<PollingCatchUpResult> RunPollingAsync(BenchDatabase source, long events)

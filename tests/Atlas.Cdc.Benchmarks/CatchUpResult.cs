@@ -4,19 +4,19 @@ namespace Atlas.Cdc.Benchmarks;
 internal sealed record CatchUpResult(
     long Events,
     TimeSpan RecvLogical,
-    TimeSpan Relay,
-    TimeSpan RelayFirstAck,
-    double? RelayCpuSeconds,
-    double? WalsenderCpuSeconds,
-    long? RelayPeakRss,
-    PollingCatchUpResult? Polling)
+    CatchUpRun Relay,
+    PollingCatchUpResult? Polling,
+    IReadOnlyList<CatchUpRun> Runs)
 {
     public double RecvLogicalRate => Events / RecvLogical.TotalSeconds;
 
-    public double RelayRate => Events / Relay.TotalSeconds;
+    /// <summary>From process start to the last acknowledgement, nothing subtracted: the headline.</summary>
+    public double RelayRate => Events / Relay.Elapsed.TotalSeconds;
 
-    /// <summary>The relay's rate once it streams (start-up excluded): for profiling, not the headline.</summary>
-    public double RelayStreamingRate => Events / (Relay - RelayFirstAck).TotalSeconds;
+    /// <summary>From taking the slot to the last acknowledgement: what the relay does once started.</summary>
+    public double RelayStreamingRate => Events / Relay.Streaming.TotalSeconds;
 
     public double Ratio => RelayRate / RecvLogicalRate;
+
+    public double StreamingRatio => RelayStreamingRate / RecvLogicalRate;
 }

@@ -39,10 +39,16 @@ internal sealed class RelayUnderTest : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
         };
+        string? assembly = null;
         foreach (var (name, value) in extraSettings)
-            settings[name] = value;
+        {
+            if (name == RelayVariant.AssemblySetting)
+                assembly = value;
+            else
+                settings[name] = value;
+        }
         var stopwatch = Stopwatch.StartNew();
-        return new RelayUnderTest(RelayProcess.Start(settings), stopwatch);
+        return new RelayUnderTest(RelayProcess.Start(settings, assembly), stopwatch);
     }
 
     public Task WaitUntilReadyAsync() => _process.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));

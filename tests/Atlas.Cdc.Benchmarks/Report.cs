@@ -18,8 +18,10 @@ internal static class Report
         {
             text.AppendLine(
                 $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~100 B payload) waiting in the slot, delivered and acknowledged | " +
-                $"**{c.RelayRate:N0} ev/s** ({c.Relay.TotalSeconds:0.00} s from process start; first ack at {c.RelayFirstAck.TotalSeconds:0.00} s) | " +
-                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s); **ratio {c.Ratio:0.00}** | ratio ≥ 0.9 | {Met(c.Ratio >= 0.9)} |");
+                $"**{c.RelayRate:N0} ev/s** ({c.Relay.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.Relay.StreamStart.TotalSeconds:0.00} s; " +
+                $"streaming {c.RelayStreamingRate:N0} ev/s) | " +
+                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s); **ratio {c.Ratio:0.00}** from process start, {c.StreamingRatio:0.00} streaming | " +
+                $"ratio ≥ 0.9 | {Met(c.Ratio >= 0.9)} from process start; {Met(c.StreamingRatio >= 0.9)} streaming |");
         }
         if (live is { Relay: { } r })
         {
@@ -45,6 +47,8 @@ internal static class Report
 
         if (catchUp?.Polling is not null || live?.Polling is not null)
             AppendComparison(text, catchUp, live);
+        if (catchUp is { Runs.Count: > 1 })
+            AppendRuns(text, catchUp, options);
 
         text.AppendLine();
         text.AppendLine("### Machine");
@@ -69,12 +73,12 @@ internal static class Report
         if (catchUp is not null)
         {
             var p = catchUp.Polling;
-            text.AppendLine($"| Catch-up, {catchUp.Events:N0} events | {catchUp.RelayRate:N0} ev/s ({catchUp.Relay.TotalSeconds:0.0} s) | " +
+            text.AppendLine($"| Catch-up, {catchUp.Events:N0} events | {catchUp.RelayRate:N0} ev/s ({catchUp.Relay.Elapsed.TotalSeconds:0.0} s from process start) | " +
                                       (p is null ? "not run" : $"{p.Rate:N0} ev/s ({p.Elapsed.TotalSeconds:0.0} s)") + " |");
             if (p is not null)
             {
-                text.AppendLine($"| Catch-up: relay process CPU | {Seconds(catchUp.RelayCpuSeconds)} | {Seconds(p.ProcessCpuSeconds)} |");
-                text.AppendLine($"| Catch-up: database backend CPU (walsender / polling connection) | {Seconds(catchUp.WalsenderCpuSeconds)} | {Seconds(p.BackendCpuSeconds)} |");
+                text.AppendLine($"| Catch-up: relay process CPU | {Seconds(catchUp.Relay.RelayCpuSeconds)} | {Seconds(p.ProcessCpuSeconds)} |");
+                text.AppendLine($"| Catch-up: database backend CPU (walsender / polling connection) | {Seconds(catchUp.Relay.WalsenderCpuSeconds)} | {Seconds(p.BackendCpuSeconds)} |");
                 text.AppendLine($"| Catch-up: statements run, rows updated, WAL they wrote | none on the outbox (streams the WAL) | " +
                                           $"{p.Statements.Calls:N0} statements, {p.Table.Updated:N0} rows updated, {p.Statements.WalBytes / 1e6:0.0} MB of WAL |");
             }
@@ -88,6 +92,25 @@ internal static class Report
             text.AppendLine($"| Live: database backend CPU (walsender / polling connection) | {Seconds(r?.BackendCpuSeconds)} | {Seconds(p?.BackendCpuSeconds)} |");
             text.AppendLine($"| Live: statements run by the relay's role (pg_stat_statements) | {Statements(r)} | {Statements(p)} |");
             text.AppendLine($"| Live: outbox rows updated / dead tuples left / vacuums | {Table(r)} | {Table(p)} |");
+        }
+    }
+
+    private static void AppendRuns(StringBuilder text, CatchUpResult catchUp, BenchmarkOptions options)
+    {
+        text.AppendLine();
+        text.AppendLine($"### Catch-up runs on the same backlog (pg_recvlogical: {catchUp.RecvLogicalRate:N0} tx/s)");
+        text.AppendLine();
+        text.AppendLine("| Variant | Settings | Time | Rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Walsender CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var run in catchUp.Runs)
+        {
+            var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings
+                ?? new Dictionary<string, string>();
+            var rate = catchUp.Events / run.Elapsed.TotalSeconds;
+            text.AppendLine($"| {run.Variant} | {(settings.Count == 0 ? "(as configured)" : string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}")))} | " +
+                            $"{run.Elapsed.TotalSeconds:0.00} s | {rate:N0} ev/s | {rate / catchUp.RecvLogicalRate:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
+                            $"{catchUp.Events / run.Streaming.TotalSeconds:N0} ev/s | {catchUp.Events / run.Streaming.TotalSeconds / catchUp.RecvLogicalRate:0.00} | " +
+                            $"{Seconds(run.RelayCpuSeconds)} | {Seconds(run.WalsenderCpuSeconds)} | {Mib(run.PeakRss)} |");
         }
     }
 
