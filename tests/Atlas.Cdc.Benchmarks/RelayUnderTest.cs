@@ -44,6 +44,8 @@ internal sealed class RelayUnderTest : IAsyncDisposable
         {
             if (name == RelayVariant.AssemblySetting)
                 assembly = value;
+            else if (name == RelayVariant.ConnectionStringExtraSetting)
+                settings["Cdc__Postgres__ConnectionString"] = database.RelayConnectionString + ";" + value;
             else
                 settings[name] = value;
         }

@@ -8,6 +8,9 @@ internal sealed record RelayVariant(string Name, IReadOnlyDictionary<string, str
     /// <summary>Not an environment variable: runs another build of the relay (<c>ASSEMBLY=/path/Atlas.Cdc.dll</c>), for before/after.</summary>
     public const string AssemblySetting = "ASSEMBLY";
 
+    /// <summary>Not an environment variable: appended to the relay's connection string (<c>PG_EXTRA=Read Buffer Size=65536</c>).</summary>
+    public const string ConnectionStringExtraSetting = "PG_EXTRA";
+
     /// <summary>Parses <c>NAME:K=V,K=V</c>.</summary>
     public static RelayVariant Parse(string text)
     {
