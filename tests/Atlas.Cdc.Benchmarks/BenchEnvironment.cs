@@ -20,6 +20,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public MockKafkaCluster Kafka { get; }
 
+    /// <summary>The relay build every scenario runs (null: the Release build output next to the benchmark).</summary>
+    public string? RelayAssembly { get; set; }
+
     public static async Task<BenchEnvironment> StartAsync()
     {
         var postgres = await TemporaryPostgres.StartAsync(new TemporaryPostgresOptions

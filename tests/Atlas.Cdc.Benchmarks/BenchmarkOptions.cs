@@ -35,6 +35,9 @@ internal sealed class BenchmarkOptions
     /// <summary>Catch-up only: how many times the relay (and each variant) reads the backlog, round-robin.</summary>
     public int Repeat { get; private set; } = 1;
 
+    /// <summary>Run the relay from its build output instead of publishing it (ReadyToRun) first.</summary>
+    public bool NoPublish { get; private set; }
+
     /// <summary>Print each catch-up relay's own output to stderr after its run (diagnostics).</summary>
     public bool ShowRelayOutput { get; private set; }
 
@@ -72,6 +75,7 @@ internal sealed class BenchmarkOptions
                 case "--variant":
                     options.Variants.Add(RelayVariant.Parse(Next()));
                     break;
+                case "--no-publish": options.NoPublish = true; break;
                 case "--show-relay-output": options.ShowRelayOutput = true; break;
                 case "--repeat": options.Repeat = Int(Next()); break;
                 case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
@@ -81,7 +85,7 @@ internal sealed class BenchmarkOptions
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-publish | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
             }
         }
         return options;

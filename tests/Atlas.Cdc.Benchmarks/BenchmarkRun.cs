@@ -9,11 +9,24 @@ internal static class BenchmarkRun
     public static async Task<int> RunAsync(BenchmarkOptions options)
     {
         var total = Stopwatch.StartNew();
-        if (!RelayProcess.DefaultAssemblyPath.Contains("/Release/", StringComparison.Ordinal))
-            Progress.Write($"WARNING: the relay under test is not a Release build ({RelayProcess.DefaultAssemblyPath}); run with -c Release.");
+        string relayBuild;
+        string? relayAssembly = null;
+        if (options.NoPublish)
+        {
+            relayBuild = $"build output {RelayProcess.DefaultAssemblyPath} (JIT)";
+            if (!RelayProcess.DefaultAssemblyPath.Contains("/Release/", StringComparison.Ordinal))
+                Progress.Write($"WARNING: the relay under test is not a Release build ({RelayProcess.DefaultAssemblyPath}); run with -c Release.");
+        }
+        else
+        {
+            Progress.Write("publishing the relay (Release, ReadyToRun) to artifacts/bench/relay");
+            relayAssembly = await RelayBuild.PublishAsync();
+            relayBuild = "dotnet publish -c Release -r " + System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier + " (ReadyToRun)";
+        }
 
         Progress.Write("starting PostgreSQL 15 and a 3-broker mock Kafka cluster");
         await using var environment = await BenchEnvironment.StartAsync();
+        environment.RelayAssembly = relayAssembly;
         var machine = await MachineInfo.ReadAsync(environment);
         Progress.Write($"machine: {machine.Cores} cores, {machine.CpuModel}, load average {machine.LoadAverageAtStart}");
 
@@ -27,7 +40,7 @@ internal static class BenchmarkRun
         if (options.Runs("big"))
             big = await new BigTransactionBenchmark(environment, options).RunAsync();
 
-        Console.Out.Write(Report.Render(machine, options, catchUp, live, big, total.Elapsed));
+        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, total.Elapsed));
         return 0;
     }
 }

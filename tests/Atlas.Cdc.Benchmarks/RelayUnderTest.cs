@@ -39,7 +39,7 @@ internal sealed class RelayUnderTest : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
         };
-        string? assembly = null;
+        var assembly = environment.RelayAssembly;
         foreach (var (name, value) in extraSettings)
         {
             if (name == RelayVariant.AssemblySetting)

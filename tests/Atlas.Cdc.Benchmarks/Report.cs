@@ -6,7 +6,7 @@ namespace Atlas.Cdc.Benchmarks;
 /// <summary>The results as markdown, ready to paste into README. (InvariantGlobalization: numbers format the same everywhere.)</summary>
 internal static class Report
 {
-    public static string Render(MachineInfo machine, BenchmarkOptions options, CatchUpResult? catchUp, LiveResult? live,
+    public static string Render(MachineInfo machine, BenchmarkOptions options, string relayBuild, CatchUpResult? catchUp, LiveResult? live,
         BigTransactionResult? big, TimeSpan total)
     {
         var text = new StringBuilder();
@@ -58,7 +58,7 @@ internal static class Report
                                   $"librdkafka {machine.Librdkafka} mock cluster, 3 brokers, {options.Partitions} partitions per topic, replication factor 3");
         text.AppendLine($"- PostgreSQL, the mock brokers, the consumer, pgbench and the relay all share those {machine.Cores} cores");
         text.AppendLine($"- load average at start {machine.LoadAverageAtStart}, at end {MachineInfo.LoadAverage()} (above {machine.Cores} means other work shared the machine)");
-        text.AppendLine($"- relay producer settings: {ProducerSettingsText(options)}");
+        text.AppendLine($"- relay: {relayBuild}; producer settings: {ProducerSettingsText(options)}");
         text.AppendLine($"- whole run: {total.TotalMinutes:0.0} min");
         return text.ToString();
     }
