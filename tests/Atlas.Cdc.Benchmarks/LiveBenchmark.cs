@@ -12,11 +12,15 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     public async Task<LiveResult> RunAsync()
     {
         LiveRun? relay = null, polling = null;
+        LatencyStats? floor = null;
         if (options.Runs("live"))
+        {
             relay = await RunRelayAsync();
+            floor = await RunSourceFloorAsync();
+        }
         if (options.Runs("polling"))
             polling = await RunPollingAsync();
-        return new LiveResult(options.LiveRate, options.LiveSeconds, relay, polling);
+        return new LiveResult(options.LiveRate, options.LiveSeconds, relay, polling, floor);
     }
 
     private async Task<LiveRun> RunRelayAsync()
@@ -38,6 +42,29 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         return run;
     }
 
+    /// <summary>The same load with pg_recvlogical as the only reader: how late any client of the slot sees a commit here.</summary>
+    private async Task<LatencyStats> RunSourceFloorAsync()
+    {
+        const string Slot = "floor_live";
+        var database = await environment.CreateRelayDatabaseAsync("bench_floor");
+        await database.ScalarAsync<string>("SELECT slot_name::text FROM pg_create_logical_replication_slot($1, 'test_decoding')", Slot);
+        await using var probe = SourceLatencyProbe.Start(database, Slot);
+        await database.ExecuteAsync(WarmUpSql);
+        await probe.WaitForCountAsync(1, TimeSpan.FromSeconds(30));
+        var since = DateTimeOffset.UtcNow;
+        Progress.Write($"live (source floor, pg_recvlogical): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
+        var load = await PgBench.RunRateAsync(database, "single_row.sql", options.LiveRate, options.LiveSeconds, Clients);
+        await probe.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(30));
+        var latency = probe.Measure(since);
+        Progress.Write($"live (source floor): {latency.Count:N0} of {load.Transactions:N0} seen; p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms, max {latency.Max:0.0} ms");
+        return latency;
+    }
+
+    private const string WarmUpSql = """
+        INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload)
+        VALUES ('order', 'warm-up', 'WarmUp', jsonb_build_object('ts', extract(epoch FROM clock_timestamp())))
+        """;
+
     private async Task<LiveRun> RunPollingAsync()
     {
         const string Topics = "poll_live";
@@ -55,10 +82,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     {
         await using var probe = LatencyProbe.Start(environment.Kafka.BootstrapServers, topicPrefix + ".order");
         // One row end to end first: the relay streams and the consumer is attached before the clock starts.
-        await database.ExecuteAsync("""
-            INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload)
-            VALUES ('order', 'warm-up', 'WarmUp', jsonb_build_object('ts', extract(epoch FROM clock_timestamp())))
-            """);
+        await database.ExecuteAsync(WarmUpSql);
         await probe.WaitForCountAsync(1, TimeSpan.FromSeconds(30));
         if (probe.Count < 1)
             throw new TimeoutException($"live ({who}): the warm-up event did not reach the consumer within 30 s.");
