@@ -128,6 +128,25 @@ internal sealed class BenchDatabase
         return new StatementLoad(reader.GetInt64(0), reader.GetDouble(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
     }
 
+    /// <summary>The statements of <paramref name="role"/> that took the most server time, for the progress log.</summary>
+    public async Task<List<string>> TopStatementsAsync(string role, int count)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT s.calls, s.mean_exec_time, s.total_exec_time, left(regexp_replace(s.query, '\s+', ' ', 'g'), 90)
+            FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
+            WHERE r.rolname = $1 AND d.datname = $2 ORDER BY s.total_exec_time DESC LIMIT $3
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = role });
+        command.Parameters.Add(new NpgsqlParameter { Value = Name });
+        command.Parameters.Add(new NpgsqlParameter { Value = count });
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            lines.Add($"{reader.GetInt64(0),7:N0} calls, mean {reader.GetDouble(1),8:0.00} ms, total {reader.GetDouble(2) / 1000,6:0.0} s: {reader.GetString(3)}");
+        return lines;
+    }
+
     /// <summary>Counters of the outbox table since the last reset (stats are flushed by backends about once a second).</summary>
     public async Task<TableLoad> OutboxLoadAsync()
     {

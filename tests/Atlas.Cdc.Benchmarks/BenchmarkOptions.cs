@@ -38,6 +38,9 @@ internal sealed class BenchmarkOptions
     /// <summary>Run the relay from its build output instead of publishing it (ReadyToRun) first.</summary>
     public bool NoPublish { get; private set; }
 
+    /// <summary>Leave Nagle's algorithm on for the mock brokers' sockets, as librdkafka's mock has it (see <see cref="MockBrokerNoDelay"/>).</summary>
+    public bool KeepNagle { get; private set; }
+
     /// <summary>Print each catch-up relay's own output to stderr after its run (diagnostics).</summary>
     public bool ShowRelayOutput { get; private set; }
 
@@ -76,6 +79,7 @@ internal sealed class BenchmarkOptions
                     options.Variants.Add(RelayVariant.Parse(Next()));
                     break;
                 case "--no-publish": options.NoPublish = true; break;
+                case "--keep-nagle": options.KeepNagle = true; break;
                 case "--show-relay-output": options.ShowRelayOutput = true; break;
                 case "--repeat": options.Repeat = Int(Next()); break;
                 case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
@@ -85,7 +89,7 @@ internal sealed class BenchmarkOptions
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-publish | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
             }
         }
         return options;

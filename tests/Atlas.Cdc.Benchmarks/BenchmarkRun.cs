@@ -27,6 +27,7 @@ internal static class BenchmarkRun
         Progress.Write("starting PostgreSQL 15 and a 3-broker mock Kafka cluster");
         await using var environment = await BenchEnvironment.StartAsync();
         environment.RelayAssembly = relayAssembly;
+        await using var noDelay = options.KeepNagle ? null : MockBrokerNoDelay.Start();
         var machine = await MachineInfo.ReadAsync(environment);
         Progress.Write($"machine: {machine.Cores} cores, {machine.CpuModel}, load average {machine.LoadAverageAtStart}");
 

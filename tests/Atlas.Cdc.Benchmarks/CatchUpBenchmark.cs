@@ -106,6 +106,9 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         await Task.Delay(1200); // table counters reach pg_stat_user_tables about once a second
         var statements = await database.StatementLoadAsync("atlas_poll_relay");
         var table = await database.OutboxLoadAsync();
+        Progress.Write("catch-up: polling relay time: " + polling.Phases);
+        foreach (var line in await database.TopStatementsAsync("atlas_poll_relay", 3))
+            Progress.Write("catch-up: polling relay statement: " + line);
         Progress.Write($"catch-up: polling relay published it in {elapsed.TotalSeconds:0.00} s ({events / elapsed.TotalSeconds:N0} ev/s; " +
                        $"{statements.Calls:N0} statements, {table.Updated:N0} rows updated, {table.DeadTuples:N0} dead tuples)");
         return new PollingCatchUpResult(events, elapsed, processCpu, backendCpu, statements, table);

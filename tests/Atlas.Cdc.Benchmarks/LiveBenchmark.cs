@@ -14,21 +14,26 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         LiveRun? relay = null, polling = null;
         LatencyStats? floor = null;
         if (options.Runs("live"))
-        {
-            relay = await RunRelayAsync();
-            floor = await RunSourceFloorAsync();
-        }
+            (relay, floor) = await RunRelayAsync();
         if (options.Runs("polling"))
             polling = await RunPollingAsync();
         return new LiveResult(options.LiveRate, options.LiveSeconds, relay, polling, floor);
     }
 
-    private async Task<LiveRun> RunRelayAsync()
+    /// <summary>
+    /// The relay, and beside it on a second slot pg_recvlogical (test_decoding, to a pipe): the source-side floor,
+    /// how late any client of a slot sees the same commits at the same moment. Its walsender costs the machine
+    /// about 5% of a core at this rate.
+    /// </summary>
+    private async Task<(LiveRun Relay, LatencyStats Floor)> RunRelayAsync()
     {
         const string Slot = "relay_live";
+        const string FloorSlot = "floor_live";
         const string Topics = "live";
         var database = await environment.CreateRelayDatabaseAsync("bench_live");
         await database.CreateSlotAsync(Slot);
+        await database.ScalarAsync<string>("SELECT slot_name::text FROM pg_create_logical_replication_slot($1, 'test_decoding')", FloorSlot);
+        await using var floor = SourceLatencyProbe.Start(database, FloorSlot);
         environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
 
         await using var relay = RelayUnderTest.Start(environment, database, Slot, Topics, options.RelaySettings);
@@ -37,27 +42,12 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
             ?? throw new InvalidOperationException("The relay is ready but no walsender holds its slot.");
         var run = await MeasureAsync("relay", database, Topics, "atlas_cdc_relay",
             processCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
-            backendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)));
+            backendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
+            floor);
         await relay.StopAsync();
-        return run;
-    }
-
-    /// <summary>The same load with pg_recvlogical as the only reader: how late any client of the slot sees a commit here.</summary>
-    private async Task<LatencyStats> RunSourceFloorAsync()
-    {
-        const string Slot = "floor_live";
-        var database = await environment.CreateRelayDatabaseAsync("bench_floor");
-        await database.ScalarAsync<string>("SELECT slot_name::text FROM pg_create_logical_replication_slot($1, 'test_decoding')", Slot);
-        await using var probe = SourceLatencyProbe.Start(database, Slot);
-        await database.ExecuteAsync(WarmUpSql);
-        await probe.WaitForCountAsync(1, TimeSpan.FromSeconds(30));
-        var since = DateTimeOffset.UtcNow;
-        Progress.Write($"live (source floor, pg_recvlogical): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
-        var load = await PgBench.RunRateAsync(database, "single_row.sql", options.LiveRate, options.LiveSeconds, Clients);
-        await probe.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(30));
-        var latency = probe.Measure(since);
-        Progress.Write($"live (source floor): {latency.Count:N0} of {load.Transactions:N0} seen; p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms, max {latency.Max:0.0} ms");
-        return latency;
+        var floorLatency = floor.Measure(run.Since);
+        Progress.Write($"live (source floor, same rows): {floorLatency.Count:N0} seen; p50 {floorLatency.P50:0.0} ms, p99 {floorLatency.P99:0.0} ms, max {floorLatency.Max:0.0} ms");
+        return (run, floorLatency);
     }
 
     private const string WarmUpSql = """
@@ -78,7 +68,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     }
 
     private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string topicPrefix, string role,
-        Func<double?> processCpu, Func<Task<double?>> backendCpu)
+        Func<double?> processCpu, Func<Task<double?>> backendCpu, SourceLatencyProbe? floor = null)
     {
         await using var probe = LatencyProbe.Start(environment.Kafka.BootstrapServers, topicPrefix + ".order");
         // One row end to end first: the relay streams and the consumer is attached before the clock starts.
@@ -94,13 +84,15 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
         var load = await PgBench.RunRateAsync(database, "single_row.sql", options.LiveRate, options.LiveSeconds, Clients);
         await probe.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(30));
+        if (floor is not null)
+            await floor.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(10));
         var latency = probe.Measure(since);
         var processCpuUsed = processCpu() - processCpuBefore;
         var backendCpuUsed = await backendCpu() - backendCpuBefore;
         await Task.Delay(1200); // table counters reach pg_stat_user_tables about once a second
         var statements = await database.StatementLoadAsync(role);
         var table = await database.OutboxLoadAsync();
-        var run = new LiveRun(load.Transactions, latency, processCpuUsed, backendCpuUsed, statements, table);
+        var run = new LiveRun(since, load.Transactions, latency, processCpuUsed, backendCpuUsed, statements, table);
         Progress.Write($"live ({who}): {latency.Count:N0} of {load.Transactions:N0} seen; p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms, " +
                        $"max {latency.Max:0.0} ms; process CPU {processCpuUsed:0.0} s, backend CPU {backendCpuUsed:0.0} s");
         return run;

@@ -4,7 +4,7 @@ namespace Atlas.Cdc.Benchmarks;
 /// One relay under the live load: commit-to-consumer latency, its own CPU, the CPU of its database backend
 /// (walsender or polling connection), and the statements it ran.
 /// </summary>
-internal sealed record LiveRun(long Committed, LatencyStats Latency, double? ProcessCpuSeconds, double? BackendCpuSeconds,
+internal sealed record LiveRun(DateTimeOffset Since, long Committed, LatencyStats Latency, double? ProcessCpuSeconds, double? BackendCpuSeconds,
     StatementLoad Statements, TableLoad Table)
 {
     public long Missing => Committed - Latency.Count;

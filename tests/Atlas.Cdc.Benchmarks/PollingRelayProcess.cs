@@ -11,12 +11,16 @@ internal sealed class PollingRelayProcess : IAsyncDisposable
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
     private readonly StringBuilder _errors = new();
     private long _published;
+    private volatile string _phases = "";
 
     private PollingRelayProcess(Process process) => _process = process;
 
     public int ProcessId => _process.Id;
 
     public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Where the polling relay's time went so far, by phase of its loop.</summary>
+    public string Phases => _phases;
 
     public static PollingRelayProcess Start(BenchEnvironment environment, BenchDatabase database, string topicPrefix,
         IReadOnlyDictionary<string, string> kafkaProperties)
@@ -49,6 +53,8 @@ internal sealed class PollingRelayProcess : IAsyncDisposable
         {
             if (e.Data is { } line && line.StartsWith("published ", StringComparison.Ordinal))
                 Interlocked.Exchange(ref relay._published, long.Parse(line["published ".Length..], CultureInfo.InvariantCulture));
+            else if (e.Data is { } phases && phases.StartsWith("phases ", StringComparison.Ordinal))
+                relay._phases = phases["phases ".Length..];
         };
         process.ErrorDataReceived += (_, e) =>
         {

@@ -116,7 +116,7 @@ internal static class Report
 
     private static string SourceFloor(LatencyStats? floor) => floor is null
         ? "source floor not measured"
-        : $"source floor (pg_recvlogical sees the commit, no Kafka): p50 {floor.P50:0.0} ms, p99 {floor.P99:0.0} ms, max {floor.Max:0.0} ms";
+        : $"source floor, same rows (pg_recvlogical on a second slot sees the commit; no Kafka): p50 {floor.P50:0.0} ms, p99 {floor.P99:0.0} ms, max {floor.Max:0.0} ms";
 
     private static string PollingLatency(LiveRun? polling) => polling is null
         ? "polling relay not run"
