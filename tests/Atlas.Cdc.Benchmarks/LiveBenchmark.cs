@@ -44,6 +44,10 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
             processCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
             backendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
             floor);
+        run = run with { RelayHistogram = await relay.EndToEndLatencyAsync() };
+        if (run.RelayHistogram is { } histogram)
+            Progress.Write($"live (relay's own histogram, commit -> Kafka ack): p50 ~{histogram.Quantile(0.5) * 1000:0.0} ms, p99 ~{histogram.Quantile(0.99) * 1000:0.0} ms, " +
+                           $"{histogram.ShareAtOrBelow(0.05):P1} within 50 ms");
         await relay.StopAsync();
         var floorLatency = floor.Measure(run.Since);
         Progress.Write($"live (source floor, same rows): {floorLatency.Count:N0} seen; p50 {floorLatency.P50:0.0} ms, p99 {floorLatency.P99:0.0} ms, max {floorLatency.Max:0.0} ms");

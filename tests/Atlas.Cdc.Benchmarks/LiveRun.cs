@@ -7,5 +7,8 @@ namespace Atlas.Cdc.Benchmarks;
 internal sealed record LiveRun(DateTimeOffset Since, long Committed, LatencyStats Latency, double? ProcessCpuSeconds, double? BackendCpuSeconds,
     StatementLoad Statements, TableLoad Table)
 {
+    /// <summary>The relay's own view, commit to Kafka's acknowledgement (its histogram; null for the polling relay).</summary>
+    public PrometheusHistogram? RelayHistogram { get; init; }
+
     public long Missing => Committed - Latency.Count;
 }

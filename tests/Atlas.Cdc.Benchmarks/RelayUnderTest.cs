@@ -104,6 +104,10 @@ internal sealed class RelayUnderTest : IAsyncDisposable
 
     public string Output => _process.Output;
 
+    /// <summary>The relay's own commit-to-acknowledgement histogram (atlas_cdc_end_to_end_latency_seconds).</summary>
+    public async Task<PrometheusHistogram?> EndToEndLatencyAsync() =>
+        PrometheusHistogram.Parse(await _process.GetTextAsync("/metrics"), "atlas_cdc_end_to_end_latency_seconds");
+
     public async Task StopAsync()
     {
         if (!_process.HasExited)

@@ -31,7 +31,8 @@ internal static class Report
         {
             text.AppendLine(
                 $"| 2 | Live: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s; commit → visible to a Kafka consumer (kcat) | " +
-                $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events) | " +
+                $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
+                (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
                 $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)} | p50 < 20 ms, p99 < 50 ms | {Met(r.Missing == 0 && r.Latency.P50 < 20 && r.Latency.P99 < 50)} |");
         }
         if (big is { } b)
