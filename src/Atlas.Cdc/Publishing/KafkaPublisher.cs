@@ -51,10 +51,14 @@ internal sealed class KafkaPublisher : IDisposable
     /// <summary>False while librdkafka reports every broker down.</summary>
     public bool BrokersReachable => !_brokersDown;
 
-    public void Publish(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
+    /// <summary>
+    /// Hands an event to Kafka; its acknowledgement (or dead letter) is reported to the tracker. The event must already
+    /// be counted there (<see cref="AcknowledgementTracker.Sent"/>, done by <see cref="PublishQueue"/>). Called from
+    /// one thread at a time (the publishing loop), in commit order.
+    /// </summary>
+    public void Send(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
     {
         var size = outboxEvent.Size;
-        tracker.Sent(transaction, size);
         var delivery = new Delivery(this, outboxEvent, transaction, tracker, size);
 
         if (outboxEvent.DecodeError is { } decodeError)
