@@ -5,9 +5,10 @@ WORKDIR /src
 COPY .editorconfig Directory.Build.props Directory.Packages.props ./
 COPY build/ build/
 COPY src/Atlas.Cdc/Atlas.Cdc.csproj src/Atlas.Cdc/
-RUN dotnet restore src/Atlas.Cdc/Atlas.Cdc.csproj
+RUN dotnet restore src/Atlas.Cdc/Atlas.Cdc.csproj --runtime linux-x64
 COPY src/Atlas.Cdc/ src/Atlas.Cdc/
-RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --no-restore --output /app
+# Publishing for a runtime precompiles the relay (ReadyToRun): no JIT at start-up (docs/benchmarks.md).
+RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --runtime linux-x64 --self-contained false --no-restore --output /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # Confluent.Kafka is referenced without its librdkafka.redist package (build/Confluent.Kafka.targets):

@@ -59,7 +59,8 @@ internal sealed class ReplicationSession(
         var stream = connection.StartReplication(new PgOutputReplicationSlot(options.Slot), replicationOptions,
             readerCancellation.Token, resumeLsn > slot.ConfirmedFlushLsn ? new NpgsqlLogSequenceNumber(resumeLsn) : null);
 
-        var reader = Task.Run(() => ReadAsync(stream, tracker, readerCancellation.Token), CancellationToken.None);
+        await using var queue = new PublishQueue(publisher, tracker);
+        var reader = Task.Run(() => ReadAsync(stream, tracker, queue, readerCancellation.Token), CancellationToken.None);
         using var confirmerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var confirmer = ConfirmLoopAsync(connection, tracker, reader, confirmerCancellation.Token);
 
@@ -103,11 +104,12 @@ internal sealed class ReplicationSession(
     }
 
     /// <summary>
-    /// Walks the stream on its own thread. Every send is counted in the tracker before the next message is read,
-    /// which is what makes the idle confirmation in <see cref="ConfirmAsync"/> safe.
+    /// Walks the stream on its own thread and decodes; a <see cref="PublishQueue"/> hands the events to Kafka on
+    /// another. Every event is counted in the tracker when queued, before the next message is read, which is what
+    /// makes the idle confirmation in <see cref="ConfirmAsync"/> safe.
     /// </summary>
     private async Task ReadAsync(IAsyncEnumerable<PgOutputReplicationMessage> stream, AcknowledgementTracker tracker,
-        CancellationToken cancellationToken)
+        PublishQueue queue, CancellationToken cancellationToken)
     {
         var outboxRelations = new Dictionary<uint, OutboxColumnMap?>();
         TrackedTransaction? transaction = null;
@@ -143,7 +145,7 @@ internal sealed class ReplicationSession(
                     if (!outboxRelations.TryGetValue(insert.Relation.RelationId, out var columns) || columns is null)
                         break;
                     var outboxEvent = await OutboxRowDecoder.DecodeAsync(insert, columns, cancellationToken).ConfigureAwait(false);
-                    publisher.Publish(outboxEvent, transaction, tracker);
+                    await queue.EnqueueAsync(outboxEvent, transaction, cancellationToken).ConfigureAwait(false);
                     await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
                     break;
 

@@ -1,0 +1,83 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Tracking;
+
+namespace Atlas.Cdc.Publishing;
+
+/// <summary>
+/// Decode and publish on separate threads: the replication reader counts each event in the tracker and queues it;
+/// one publishing loop hands the events to Kafka in the same order. Single writer, single reader, FIFO: the order
+/// per key is the order the reader decoded. Events are counted as in flight when queued, so the tracker's limits
+/// bound the queue too, and nothing queued can be confirmed before Kafka acknowledges it.
+/// </summary>
+internal sealed class PublishQueue : IAsyncDisposable
+{
+    private const int Capacity = 8192;
+
+    private readonly KafkaPublisher _publisher;
+    private readonly AcknowledgementTracker _tracker;
+    private readonly Channel<(OutboxEvent Event, TrackedTransaction Transaction)> _channel =
+        Channel.CreateBounded<(OutboxEvent, TrackedTransaction)>(new BoundedChannelOptions(Capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    private readonly Task _loop;
+
+    public PublishQueue(KafkaPublisher publisher, AcknowledgementTracker tracker)
+    {
+        _publisher = publisher;
+        _tracker = tracker;
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Counts the event as sent, then queues it. Called on the reader thread only.</summary>
+    public ValueTask EnqueueAsync(OutboxEvent outboxEvent, TrackedTransaction transaction, CancellationToken cancellationToken)
+    {
+        _tracker.Sent(transaction, outboxEvent.Size);
+        return _channel.Writer.TryWrite((outboxEvent, transaction))
+            ? ValueTask.CompletedTask
+            : WriteSlowAsync(outboxEvent, transaction, cancellationToken);
+    }
+
+    private async ValueTask WriteSlowAsync(OutboxEvent outboxEvent, TrackedTransaction transaction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _channel.Writer.WriteAsync((outboxEvent, transaction), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is { } failure)
+        {
+            // The publishing loop failed: end the session with its exception, not the channel's.
+            ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _channel.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                    _publisher.Send(item.Event, item.Transaction, _tracker);
+            }
+        }
+        catch (Exception e)
+        {
+            // The reader's next enqueue throws this (ChannelClosedException), which ends the session; nothing
+            // left in the queue was acknowledged, so nothing past it is confirmed.
+            _channel.Writer.TryComplete(e);
+        }
+    }
+
+    /// <summary>Stops taking events and waits until every queued one has been handed to Kafka.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,70 @@
+using Atlas.Cdc.Sandbox;
+
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>
+/// One PostgreSQL 15 server and one 3-broker mock Kafka cluster for the whole run; each scenario gets its own
+/// database, slots and topics from it.
+/// </summary>
+internal sealed class BenchEnvironment : IAsyncDisposable
+{
+    public const string PostgresBin = "/usr/lib/postgresql/15/bin";
+
+    private BenchEnvironment(TemporaryPostgres postgres, MockKafkaCluster kafka)
+    {
+        Postgres = postgres;
+        Kafka = kafka;
+    }
+
+    public TemporaryPostgres Postgres { get; }
+
+    public MockKafkaCluster Kafka { get; }
+
+    /// <summary>The relay build every scenario runs (null: the Release build output next to the benchmark).</summary>
+    public string? RelayAssembly { get; set; }
+
+    public static async Task<BenchEnvironment> StartAsync()
+    {
+        var postgres = await TemporaryPostgres.StartAsync(new TemporaryPostgresOptions
+        {
+            ApplySqlDirectory = false,
+            ExtraSettings =
+            {
+                // Counts the statements each relay runs (the polling relay's database load).
+                ["shared_preload_libraries"] = "'pg_stat_statements'",
+                ["pg_stat_statements.track"] = "'top'",
+                // The 500k-row transaction writes ~0.5 GB of WAL: no checkpoint storm in the middle of a measurement.
+                ["max_wal_size"] = "'4GB'",
+                ["checkpoint_timeout"] = "'15min'",
+            },
+        });
+        try
+        {
+            await postgres.ExecuteAsync("""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atlas_poll_relay') THEN
+                        CREATE ROLE atlas_poll_relay LOGIN;
+                    END IF;
+                END $$;
+                """);
+            return new BenchEnvironment(postgres, MockKafkaCluster.Start(brokers: 3));
+        }
+        catch
+        {
+            await postgres.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A database prepared like production: every file of sql/ applied.</summary>
+    public Task<BenchDatabase> CreateRelayDatabaseAsync(string name) => BenchDatabase.CreateAsync(Postgres, name, polling: false);
+
+    /// <summary>A database for the polling baseline: the same outbox plus a sequence and a <c>published_at</c> marker.</summary>
+    public Task<BenchDatabase> CreatePollingDatabaseAsync(string name) => BenchDatabase.CreateAsync(Postgres, name, polling: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        Kafka.Dispose();
+        await Postgres.DisposeAsync();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>
+/// Command-line options. With none, the full benchmark runs with the issue's figures. The rest exist for
+/// profiling and tuning: run one scenario, or pass relay settings (<c>--relay Cdc__Kafka__Properties__linger.ms=1</c>).
+/// </summary>
+internal sealed class BenchmarkOptions
+{
+    public static readonly string[] AllScenarios = ["catchup", "live", "big", "polling"];
+
+    public HashSet<string> Scenarios { get; } = new(AllScenarios, StringComparer.Ordinal);
+
+    public int CatchUpEvents { get; private set; } = 150_000;
+
+    public int LiveRate { get; private set; } = 1_500;
+
+    public int LiveSeconds { get; private set; } = 20;
+
+    public int BigEvents { get; private set; } = 500_000;
+
+    /// <summary>Partitions of every benchmark topic (the mock keeps ~5 MB per partition; acknowledgements do not depend on it).</summary>
+    public int Partitions { get; private set; } = 6;
+
+    /// <summary>Extra <c>Cdc__...</c> environment variables for the relay; Kafka properties also go to the polling relay.</summary>
+    public Dictionary<string, string> RelaySettings { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Catch-up only, for tuning: more relay runs on the same backlog, each through its own slot created at the same
+    /// point, with extra settings (<c>--variant nolinger:Cdc__Kafka__Properties__linger.ms=0,...</c>).
+    /// </summary>
+    public List<RelayVariant> Variants { get; } = [];
+
+    /// <summary>
+    /// Catch-up rounds: in each, pg_recvlogical reads the backlog through its own slot, then the relay (and each
+    /// variant) through theirs. The headline is the median round: one busy moment on a shared machine moves one round.
+    /// </summary>
+    public int Repeat { get; private set; } = 3;
+
+    /// <summary>Run the relay from its build output instead of publishing it (ReadyToRun) first.</summary>
+    public bool NoPublish { get; private set; }
+
+    /// <summary>Leave Nagle's algorithm on for the mock brokers' sockets, as librdkafka's mock has it (see <see cref="MockBrokerNoDelay"/>).</summary>
+    public bool KeepNagle { get; private set; }
+
+    /// <summary>Print each catch-up relay's own output to stderr after its run (diagnostics).</summary>
+    public bool ShowRelayOutput { get; private set; }
+
+    public bool Runs(string scenario) => Scenarios.Contains(scenario);
+
+    /// <summary>librdkafka properties among <see cref="RelaySettings"/>, so the polling relay uses the same producer settings.</summary>
+    public Dictionary<string, string> KafkaProperties()
+    {
+        const string Prefix = "Cdc__Kafka__Properties__";
+        return RelaySettings.Where(s => s.Key.StartsWith(Prefix, StringComparison.Ordinal))
+            .ToDictionary(s => s.Key[Prefix.Length..], s => s.Value, StringComparer.Ordinal);
+    }
+
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var options = new BenchmarkOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--only":
+                    options.Scenarios.Clear();
+                    foreach (var scenario in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!AllScenarios.Contains(scenario))
+                            throw new ArgumentException($"Unknown scenario '{scenario}'; use {string.Join(", ", AllScenarios)}.");
+                        options.Scenarios.Add(scenario);
+                    }
+                    break;
+                case "--relay":
+                    var (name, value) = PollingRelay.SplitSetting(Next());
+                    options.RelaySettings[name] = value;
+                    break;
+                case "--variant":
+                    options.Variants.Add(RelayVariant.Parse(Next()));
+                    break;
+                case "--no-publish": options.NoPublish = true; break;
+                case "--keep-nagle": options.KeepNagle = true; break;
+                case "--show-relay-output": options.ShowRelayOutput = true; break;
+                case "--repeat": options.Repeat = Int(Next()); break;
+                case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
+                case "--live-rate": options.LiveRate = Int(Next()); break;
+                case "--live-seconds": options.LiveSeconds = Int(Next()); break;
+                case "--big-events": options.BigEvents = Int(Next()); break;
+                case "--partitions": options.Partitions = Int(Next()); break;
+                default:
+                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+            }
+        }
+        return options;
+    }
+
+    private static int Int(string text) => int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+}

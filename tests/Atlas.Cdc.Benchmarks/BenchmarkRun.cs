@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using Atlas.Cdc.Sandbox;
+
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>Runs the scenarios one after another on one environment, then prints the table on stdout.</summary>
+internal static class BenchmarkRun
+{
+    public static async Task<int> RunAsync(BenchmarkOptions options)
+    {
+        var total = Stopwatch.StartNew();
+        string relayBuild;
+        string? relayAssembly = null;
+        if (options.NoPublish)
+        {
+            relayBuild = $"build output {RelayProcess.DefaultAssemblyPath} (JIT)";
+            if (!RelayProcess.DefaultAssemblyPath.Contains("/Release/", StringComparison.Ordinal))
+                Progress.Write($"WARNING: the relay under test is not a Release build ({RelayProcess.DefaultAssemblyPath}); run with -c Release.");
+        }
+        else
+        {
+            Progress.Write("publishing the relay (Release, ReadyToRun) to artifacts/bench/relay");
+            relayAssembly = await RelayBuild.PublishAsync();
+            relayBuild = "dotnet publish -c Release -r " + System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier + " (ReadyToRun)";
+        }
+
+        Progress.Write("starting PostgreSQL 15 and a 3-broker mock Kafka cluster");
+        await using var environment = await BenchEnvironment.StartAsync();
+        environment.RelayAssembly = relayAssembly;
+        await using var noDelay = options.KeepNagle ? null : MockBrokerNoDelay.Start();
+        var machine = await MachineInfo.ReadAsync(environment);
+        Progress.Write($"machine: {machine.Cores} cores, {machine.CpuModel}, load average {machine.LoadAverageAtStart}");
+
+        CatchUpResult? catchUp = null;
+        LiveResult? live = null;
+        BigTransactionResult? big = null;
+        if (options.Runs("catchup"))
+            catchUp = await new CatchUpBenchmark(environment, options).RunAsync();
+        if (options.Runs("live") || options.Runs("polling"))
+            live = await new LiveBenchmark(environment, options).RunAsync();
+        if (options.Runs("big"))
+            big = await new BigTransactionBenchmark(environment, options).RunAsync();
+
+        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, total.Elapsed));
+        return 0;
+    }
+}

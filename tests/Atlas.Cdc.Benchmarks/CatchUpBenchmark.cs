@@ -1,0 +1,137 @@
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>
+/// Row 1 (and row 4's catch-up half). pgoutput slots are created at the same point, then a backlog of single-row
+/// transactions is written. In each round pg_recvlogical reads one slot to the end position, then the relay is
+/// started on another and timed from process start to Kafka's acknowledgement of the last event (nothing
+/// subtracted). Then the polling relay drains a copy of the same rows in its own database.
+/// </summary>
+internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOptions options)
+{
+    private const string RelaySlot = "relay_catchup";
+    private const string RecvSlot = "recv_catchup";
+    private const string Topics = "catchup";
+    private const string PollingTopics = "poll_catchup";
+
+    public async Task<CatchUpResult> RunAsync()
+    {
+        var database = await environment.CreateRelayDatabaseAsync("bench_catchup");
+        // Every reader gets its own slot, all created at the same point before the backlog is written.
+        var rounds = Enumerable.Range(0, options.Repeat)
+            .Select(round => (Recv: $"{RecvSlot}_{round}", Relays: options.Variants.Prepend(RelayVariant.Baseline)
+                .Select(variant => (Variant: variant, Slot: $"{RelaySlot}_{round}_{variant.Name}")).ToList()))
+            .ToList();
+        foreach (var (recvSlot, relays) in rounds)
+        {
+            await database.CreateSlotAsync(recvSlot);
+            foreach (var (_, slot) in relays)
+                await database.CreateSlotAsync(slot);
+        }
+        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+
+        Progress.Write($"catch-up: writing {options.CatchUpEvents:N0} single-row transactions (pgbench)");
+        var written = await PgBench.RunTransactionsAsync(database, "single_row.sql", options.CatchUpEvents, clients: 4);
+        var endLsn = await database.CurrentWalLsnAsync();
+        var events = await database.CountAsync("SELECT count(*) FROM public.outbox");
+        Progress.Write($"catch-up: backlog of {events:N0} transactions written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
+
+        // Rounds alternate pg_recvlogical and the relay, so a busy moment on the shared machine hits one round, not one side.
+        var results = new List<CatchUpRun>();
+        for (var round = 0; round < rounds.Count; round++)
+        {
+            var recv = await RecvLogical.ReadToAsync(database, rounds[round].Recv, endLsn);
+            Progress.Write($"catch-up: round {round + 1}: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s)");
+            foreach (var (variant, slot) in rounds[round].Relays)
+            {
+                var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
+                foreach (var (name, value) in variant.Settings)
+                    settings[name] = value;
+                results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, settings, events, recv));
+            }
+        }
+
+        PollingCatchUpResult? polling = null;
+        if (options.Runs("polling"))
+            polling = await RunPollingAsync(database, events);
+        return new CatchUpResult(events, polling, results);
+    }
+
+    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
+        long events, TimeSpan recv)
+    {
+        await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
+        var streamStart = WhenSlotActiveAsync(database, slot, relay);
+        // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
+        var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
+        var relayCpu = ProcessStats.CpuSeconds(relay.ProcessId);
+        var walsender = await database.SlotActivePidAsync(slot);
+        var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
+        var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
+        await relay.StopAsync();
+        var started = await streamStart;
+        if (options.ShowRelayOutput)
+            Console.Error.WriteLine(relay.Output);
+        Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
+                       $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
+                       $"relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s)");
+        return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss);
+    }
+
+    /// <summary>When the relay's walsender took the slot (polled every 5 ms, a cheap catalog read, until it does).</summary>
+    private static async Task<TimeSpan> WhenSlotActiveAsync(BenchDatabase database, string slot, RelayUnderTest relay)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT active FROM pg_replication_slots WHERE slot_name = $1", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = slot });
+        await command.PrepareAsync();
+        while (relay.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            if (await command.ExecuteScalarAsync() is true)
+                return relay.Elapsed;
+            await Task.Delay(5);
+        }
+        throw new TimeoutException($"The relay did not take slot {slot} within 2 minutes:\n{relay.Output}");
+    }
+
+    private async Task<PollingCatchUpResult> RunPollingAsync(BenchDatabase source, long events)
+    {
+        var database = await environment.CreatePollingDatabaseAsync("bench_poll_catchup");
+        await CopyOutboxAsync(source, database);
+        await database.ExecuteAsync("VACUUM ANALYZE public.outbox");
+        await database.ResetStatisticsAsync();
+        environment.Kafka.CreateTopic(PollingTopics + ".order", options.Partitions, replicationFactor: 3);
+
+        await using var polling = PollingRelayProcess.Start(environment, database, PollingTopics, options.KafkaProperties());
+        var elapsed = await polling.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3));
+        var processCpu = ProcessStats.CpuSeconds(polling.ProcessId);
+        var backendCpu = await BackendCpuAsync(database, "atlas_poll_relay");
+        await Task.Delay(1200); // table counters reach pg_stat_user_tables about once a second
+        var statements = await database.StatementLoadAsync("atlas_poll_relay");
+        var table = await database.OutboxLoadAsync();
+        Progress.Write("catch-up: polling relay time: " + polling.Phases);
+        foreach (var line in await database.TopStatementsAsync("atlas_poll_relay", 3))
+            Progress.Write("catch-up: polling relay statement: " + line);
+        Progress.Write($"catch-up: polling relay published it in {elapsed.TotalSeconds:0.00} s ({events / elapsed.TotalSeconds:N0} ev/s; " +
+                       $"{statements.Calls:N0} statements, {table.Updated:N0} rows updated, {table.DeadTuples:N0} dead tuples)");
+        return new PollingCatchUpResult(events, elapsed, processCpu, backendCpu, statements, table);
+    }
+
+    /// <summary>The same rows, in the same order, into the polling relay's copy of the table.</summary>
+    private static async Task CopyOutboxAsync(BenchDatabase from, BenchDatabase to)
+    {
+        const string Columns = "id, aggregate_type, aggregate_id, event_type, payload, headers, created_at";
+        await using var source = await from.OpenAsync();
+        await using var target = await to.OpenAsync();
+        await using var export = await source.BeginRawBinaryCopyAsync($"COPY (SELECT {Columns} FROM public.outbox ORDER BY created_at) TO STDOUT (FORMAT BINARY)");
+        await using (var import = await target.BeginRawBinaryCopyAsync($"COPY public.outbox ({Columns}) FROM STDIN (FORMAT BINARY)"))
+            await export.CopyToAsync(import);
+    }
+
+    internal static async Task<double?> BackendCpuAsync(BenchDatabase database, string role)
+    {
+        double? total = null;
+        foreach (var pid in await database.BackendPidsAsync(role))
+            total = (total ?? 0) + (ProcessStats.CpuSeconds(pid) ?? 0);
+        return total;
+    }
+}

@@ -1,0 +1,10 @@
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>Row 1: rounds of pg_recvlogical and the relay on the same backlog, and (row 4) the polling relay.</summary>
+internal sealed record CatchUpResult(long Events, PollingCatchUpResult? Polling, IReadOnlyList<CatchUpRun> Runs)
+{
+    /// <summary>The headline: the baseline relay's round with the median ratio (the round itself, not a mix of rounds).</summary>
+    public CatchUpRun Relay => Baseline.OrderBy(r => r.Ratio).ElementAt((Baseline.Count - 1) / 2);
+
+    public IReadOnlyList<CatchUpRun> Baseline => Runs.Where(r => r.Variant == RelayVariant.Baseline.Name).ToList();
+}

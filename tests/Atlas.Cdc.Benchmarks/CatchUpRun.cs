@@ -1,0 +1,24 @@
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>
+/// One relay run over the catch-up backlog, with the pg_recvlogical run of the same round. Times are since the
+/// process was started: <see cref="StreamStart"/> when its walsender took the slot (start-up done),
+/// <see cref="FirstAck"/> the first acknowledgement, <see cref="Elapsed"/> the last.
+/// </summary>
+internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSpan RecvLogical, TimeSpan Elapsed, TimeSpan StreamStart,
+    TimeSpan FirstAck, double? RelayCpuSeconds, double? WalsenderCpuSeconds, long? PeakRss)
+{
+    /// <summary>From taking the slot to the last acknowledgement: the relay's streaming time, start-up excluded.</summary>
+    public TimeSpan Streaming => Elapsed - StreamStart;
+
+    public double RecvLogicalRate => Events / RecvLogical.TotalSeconds;
+
+    /// <summary>From process start to the last acknowledgement, nothing subtracted.</summary>
+    public double Rate => Events / Elapsed.TotalSeconds;
+
+    public double StreamingRate => Events / Streaming.TotalSeconds;
+
+    public double Ratio => Rate / RecvLogicalRate;
+
+    public double StreamingRatio => StreamingRate / RecvLogicalRate;
+}

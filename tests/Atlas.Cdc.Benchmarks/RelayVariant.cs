@@ -1,0 +1,25 @@
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>A named set of extra relay settings (environment variables) to compare on the same catch-up backlog.</summary>
+internal sealed record RelayVariant(string Name, IReadOnlyDictionary<string, string> Settings)
+{
+    public static readonly RelayVariant Baseline = new("relay", new Dictionary<string, string>());
+
+    /// <summary>Not an environment variable: runs another build of the relay (<c>ASSEMBLY=/path/Atlas.Cdc.dll</c>), for before/after.</summary>
+    public const string AssemblySetting = "ASSEMBLY";
+
+    /// <summary>Not an environment variable: appended to the relay's connection string (<c>PG_EXTRA=Read Buffer Size=65536</c>).</summary>
+    public const string ConnectionStringExtraSetting = "PG_EXTRA";
+
+    /// <summary>Parses <c>NAME:K=V,K=V</c>.</summary>
+    public static RelayVariant Parse(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+            throw new ArgumentException($"--variant expects NAME:K=V,K=V, got '{text}'.");
+        var settings = text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(PollingRelay.SplitSetting)
+            .ToDictionary(s => s.Name, s => s.Value, StringComparer.Ordinal);
+        return new RelayVariant(text[..colon], settings);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text;
+using Atlas.Cdc.Publishing;
+
+namespace Atlas.Cdc.Benchmarks;
+
+/// <summary>The results as markdown, ready to paste into README. (InvariantGlobalization: numbers format the same everywhere.)</summary>
+internal static class Report
+{
+    public static string Render(MachineInfo machine, BenchmarkOptions options, string relayBuild, CatchUpResult? catchUp, LiveResult? live,
+        BigTransactionResult? big, TimeSpan total)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"## Atlas.Cdc benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+        text.AppendLine();
+        text.AppendLine("| # | Benchmark | Atlas.Cdc relay | Reference, same run | Target | Met |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        if (catchUp is { Relay: var c })
+        {
+            var ratios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.Ratio:0.00}"));
+            var streamingRatios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.StreamingRatio:0.00}"));
+            text.AppendLine(
+                $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~100 B payload) waiting in the slot, delivered and acknowledged; " +
+                $"median of {catchUp.Baseline.Count} rounds | " +
+                $"**{c.Rate:N0} ev/s** ({c.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.StreamStart.TotalSeconds:0.00} s; " +
+                $"streaming {c.StreamingRate:N0} ev/s) | " +
+                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {c.Ratio:0.00}** from process start " +
+                $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}) | " +
+                $"ratio ≥ 0.9 | {Met(c.Ratio >= 0.9)} from process start; {Met(c.StreamingRatio >= 0.9)} streaming |");
+        }
+        if (live is { Relay: { } r })
+        {
+            text.AppendLine(
+                $"| 2 | Live: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s; commit → visible to a Kafka consumer (kcat) | " +
+                $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
+                (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
+                $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)} | p50 < 20 ms, p99 < 50 ms | {Met(r.Missing == 0 && r.Latency.P50 < 20 && r.Latency.P99 < 50)} |");
+        }
+        if (big is { } b)
+        {
+            text.AppendLine(
+                $"| 3 | One transaction of {b.Events:N0} events ({b.PayloadBytes / 1e6:0} MB of payload) | " +
+                $"**delivered {b.Deliver.TotalSeconds:0.0} s after COMMIT ({b.Events / b.Deliver.TotalSeconds:N0} ev/s); peak RSS {Mib(b.PeakRss)}** (idle {Mib(b.IdleRss)}) | " +
+                $"pg_recvlogical reads the same transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | peak RSS < 512 MiB | {Met(b.PeakRss < 512L * 1024 * 1024)} |");
+        }
+        if (catchUp?.Polling is not null || live?.Polling is not null)
+        {
+            text.AppendLine(
+                $"| 4 | Polling relay (baseline, in the benchmark project): poll every {PollingRelay.DefaultIntervalMilliseconds} ms when idle, " +
+                $"batches of {PollingRelay.DefaultBatchSize} `FOR UPDATE SKIP LOCKED`, produce, wait for acks, mark `published_at`, commit | " +
+                $"see the comparison below | {PollingSummary(catchUp?.Polling, live?.Polling)} | shown, not targeted | n/a |");
+        }
+
+        if (catchUp?.Polling is not null || live?.Polling is not null)
+            AppendComparison(text, catchUp, live);
+        if (catchUp is { Runs.Count: > 1 })
+            AppendRuns(text, catchUp, options);
+
+        text.AppendLine();
+        text.AppendLine("### Machine");
+        text.AppendLine();
+        text.AppendLine($"- {machine.Cores} cores ({machine.CpuModel}), {machine.MemoryGiB:0.0} GiB memory, Linux {machine.Kernel}");
+        text.AppendLine($"- {machine.DotNet}; PostgreSQL {machine.PostgreSql} (fsync on, synchronous_commit on for the live load); " +
+                                  $"librdkafka {machine.Librdkafka} mock cluster, 3 brokers, {options.Partitions} partitions per topic, replication factor 3");
+        text.AppendLine($"- PostgreSQL, the mock brokers, the consumer, pgbench and the relay all share those {machine.Cores} cores");
+        text.AppendLine($"- load average at start {machine.LoadAverageAtStart}, at end {MachineInfo.LoadAverage()} (above {machine.Cores} means other work shared the machine)");
+        text.AppendLine($"- relay: {relayBuild}; producer settings: {ProducerSettingsText(options)}");
+        text.AppendLine($"- whole run: {total.TotalMinutes:0.0} min");
+        return text.ToString();
+    }
+
+    private static void AppendComparison(StringBuilder text, CatchUpResult? catchUp, LiveResult? live)
+    {
+        text.AppendLine();
+        text.AppendLine("### Reading the WAL vs polling the table (same loads, same run)");
+        text.AppendLine();
+        text.AppendLine("| | Atlas.Cdc relay (WAL) | Polling relay |");
+        text.AppendLine("|---|---|---|");
+        if (catchUp is not null)
+        {
+            var p = catchUp.Polling;
+            text.AppendLine($"| Catch-up, {catchUp.Events:N0} events | {catchUp.Relay.Rate:N0} ev/s ({catchUp.Relay.Elapsed.TotalSeconds:0.0} s from process start) | " +
+                                      (p is null ? "not run" : $"{p.Rate:N0} ev/s ({p.Elapsed.TotalSeconds:0.0} s)") + " |");
+            if (p is not null)
+            {
+                text.AppendLine($"| Catch-up: relay process CPU | {Seconds(catchUp.Relay.RelayCpuSeconds)} | {Seconds(p.ProcessCpuSeconds)} |");
+                text.AppendLine($"| Catch-up: database backend CPU (walsender / polling connection) | {Seconds(catchUp.Relay.WalsenderCpuSeconds)} | {Seconds(p.BackendCpuSeconds)} |");
+                text.AppendLine($"| Catch-up: statements run, rows updated, WAL they wrote | none on the outbox (streams the WAL) | " +
+                                          $"{p.Statements.Calls:N0} statements, {p.Table.Updated:N0} rows updated, {p.Statements.WalBytes / 1e6:0.0} MB of WAL |");
+            }
+        }
+        if (live is not null)
+        {
+            var r = live.Relay;
+            var p = live.Polling;
+            text.AppendLine($"| Live {live.Rate:N0} tx/s: latency p50 / p99 / max | {Latency(r)} | {Latency(p)} |");
+            text.AppendLine($"| Live: relay process CPU ({live.Seconds} s of load) | {Seconds(r?.ProcessCpuSeconds)} | {Seconds(p?.ProcessCpuSeconds)} |");
+            text.AppendLine($"| Live: database backend CPU (walsender / polling connection) | {Seconds(r?.BackendCpuSeconds)} | {Seconds(p?.BackendCpuSeconds)} |");
+            text.AppendLine($"| Live: statements run by the relay's role (pg_stat_statements) | {Statements(r)} | {Statements(p)} |");
+            text.AppendLine($"| Live: outbox rows updated / dead tuples left / vacuums | {Table(r)} | {Table(p)} |");
+        }
+    }
+
+    private static void AppendRuns(StringBuilder text, CatchUpResult catchUp, BenchmarkOptions options)
+    {
+        text.AppendLine();
+        text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
+        text.AppendLine();
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Walsender CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var run in catchUp.Runs)
+        {
+            var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
+            var name = settings.Count == 0 ? run.Variant : $"{run.Variant} ({string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"))})";
+            text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
+                            $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
+                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.WalsenderCpuSeconds)} | {Mib(run.PeakRss)} |");
+        }
+    }
+
+    private static string SourceFloor(LatencyStats? floor) => floor is null
+        ? "source floor not measured"
+        : $"source floor, same rows (pg_recvlogical on a second slot sees the commit; no Kafka): p50 {floor.P50:0.0} ms, p99 {floor.P99:0.0} ms, max {floor.Max:0.0} ms";
+
+    private static string PollingLatency(LiveRun? polling) => polling is null
+        ? "polling relay not run"
+        : $"polling relay p50 {polling.Latency.P50:0.0} ms, p99 {polling.Latency.P99:0.0} ms";
+
+    private static string PollingSummary(PollingCatchUpResult? catchUp, LiveRun? live)
+    {
+        var parts = new List<string>();
+        if (catchUp is not null)
+            parts.Add($"catch-up {catchUp.Rate:N0} ev/s");
+        if (live is not null)
+            parts.Add($"live p50 {live.Latency.P50:0.0} ms / p99 {live.Latency.P99:0.0} ms; {live.Statements.Calls:N0} statements, {live.Table.Updated:N0} rows updated");
+        return string.Join("; ", parts);
+    }
+
+    private static string Latency(LiveRun? run) => run is null
+        ? "not run"
+        : $"{run.Latency.P50:0.0} / {run.Latency.P99:0.0} / {run.Latency.Max:0.0} ms ({run.Latency.Count:N0} of {run.Committed:N0} seen)";
+
+    private static string Statements(LiveRun? run) => run is null
+        ? "not run"
+        : $"{run.Statements.Calls:N0} statements, {run.Statements.ExecMilliseconds / 1000:0.00} s inside them, {run.Statements.WalBytes / 1e6:0.0} MB of WAL written";
+
+    private static string Table(LiveRun? run) => run is null
+        ? "not run"
+        : $"{run.Table.Updated:N0} / {run.Table.DeadTuples:N0} / {run.Table.Vacuums}";
+
+    private static string Seconds(double? seconds) => seconds is { } s ? $"{s:0.0} s" : "n/a";
+
+    private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:0} MiB" : "n/a";
+
+    private static string Met(bool met) => met ? "yes" : "**no**";
+
+    private static string ProducerSettingsText(BenchmarkOptions options)
+    {
+        var settings = new Dictionary<string, string>(ProducerSettings.Defaults, StringComparer.Ordinal);
+        foreach (var (name, value) in options.KafkaProperties())
+            settings[name] = value;
+        var shown = new[] { "linger.ms", "batch.num.messages", "batch.size", "compression.type" }
+            .Where(settings.ContainsKey).Select(n => $"{n}={settings[n]}");
+        var other = options.RelaySettings.Where(s => !s.Key.StartsWith("Cdc__Kafka__Properties__", StringComparison.Ordinal))
+            .Select(s => $"{s.Key}={s.Value}");
+        return string.Join(", ", shown.Concat(other));
+    }
+}

@@ -1,0 +1,4 @@
+-- One outbox insert per transaction, ~100-byte payload. "ts" is the row's clock_timestamp() (epoch seconds,
+-- microseconds): the live benchmark measures latency from it to the moment a Kafka consumer sees the message.
+\set k random(1, 1000)
+INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', 'order-' || :k, 'OrderPlaced', jsonb_build_object('ts', extract(epoch FROM clock_timestamp()), 'customer', :k, 'note', 'benchmark event, about one hundred bytes of JSON'));
