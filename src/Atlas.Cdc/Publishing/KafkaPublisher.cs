@@ -34,10 +34,18 @@ internal sealed class KafkaPublisher : IDisposable
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
             ? parsed - 64 * 1024
             : 1_000_000 - 64 * 1024;
-        _producer = new ProducerBuilder<byte[], byte[]>(config)
-            .SetErrorHandler(OnError)
-            .SetLogHandler(OnLog)
-            .Build();
+        try
+        {
+            _producer = new ProducerBuilder<byte[], byte[]>(config)
+                .SetErrorHandler(OnError)
+                .SetLogHandler(OnLog)
+                .Build();
+        }
+        catch (Exception e) when (e is ArgumentException or KafkaException)
+        {
+            // A property librdkafka rejects can never work: end the process with one clear message.
+            throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
+        }
         // Shares the connections and the idempotence state of the main producer.
         _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
     }
@@ -196,6 +204,18 @@ internal sealed class KafkaPublisher : IDisposable
     {
         if (message.Level <= SyslogLevel.Warning)
             _logger.LogWarning("librdkafka {Facility}: {Message}", message.Facility, message.Message);
+    }
+
+    private static string DescribeConfigurationError(KafkaOptions kafka, string reason)
+    {
+        foreach (var (name, value) in kafka.Properties)
+        {
+            if (ProducerSettings.IsSecret(name) && value.Length > 0)
+                reason = reason.Replace(value, "***", StringComparison.Ordinal);
+        }
+        var set = kafka.Properties.Count == 0 ? "none" : string.Join(", ", kafka.Properties.Keys.Order(StringComparer.Ordinal));
+        return $"librdkafka refused the producer configuration: {reason}. Check Cdc:Kafka:Properties (env Cdc__Kafka__Properties__NAME; set: {set}) " +
+               "and Cdc:Kafka:BootstrapServers.";
     }
 
     private static string Lsn(TrackedTransaction transaction) => new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
