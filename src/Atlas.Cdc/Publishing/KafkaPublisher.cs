@@ -41,9 +41,9 @@ internal sealed class KafkaPublisher : IDisposable
                 .SetLogHandler(OnLog)
                 .Build();
         }
-        catch (Exception e) when (e is ArgumentException or KafkaException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
         {
-            // A property librdkafka rejects can never work: end the process with one clear message.
+            // An unknown property or a value librdkafka rejects can never work: end the process with one clear message.
             throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
         }
         // Shares the connections and the idempotence state of the main producer.
