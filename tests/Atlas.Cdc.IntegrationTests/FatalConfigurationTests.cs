@@ -107,6 +107,19 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
         Assert.Contains("Cdc:Kafka:Properties", fatal, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Fatal_error_while_postgres_is_unreachable_exits_with_one_message_and_no_stack_trace()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("fatalpgdown");
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string>
+        {
+            ["Cdc__Postgres__ConnectionString"] = $"Host=127.0.0.1;Port={RelayProcess.FreeTcpPort()};Username=atlas_cdc_relay;Database=none",
+            ["Cdc__Postgres__SlotStatsInterval"] = "00:00:00.050",
+            ["Cdc__Kafka__Properties__acks.mode.unknown"] = "1",
+        });
+        Assert.Contains("acks.mode.unknown", fatal, StringComparison.Ordinal);
+    }
+
     /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>
     private async Task<string> RunUntilExitAsync(RelayScenario scenario, IReadOnlyDictionary<string, string>? extra = null)
     {
