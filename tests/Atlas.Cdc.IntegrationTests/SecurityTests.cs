@@ -37,6 +37,7 @@ public class SecurityTests(CdcEnvironment environment)
                      "TRUNCATE public.outbox",
                      "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Order', 'o', 'E', '{}') RETURNING id",
                      "SELECT * FROM pg_create_logical_replication_slot('writer_slot', 'pgoutput')",
+                     "SELECT id FROM public.outbox_retention",
                  })
         {
             var error = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(writer, sql));
@@ -63,6 +64,10 @@ public class SecurityTests(CdcEnvironment environment)
         // ...but through SQL it cannot read what it relays.
         await using var relayConnection = await OpenAsAsync(scenario, "atlas_cdc_relay");
         Assert.Equal(1L, await ScalarAsync<long>(relayConnection, "SELECT count(id) FROM public.outbox WHERE created_at <= now()"));
+        // Retention's view shows which transaction inserted each row, and nothing of its content.
+        Assert.Equal("id,created_at,inserted_xid", await ScalarAsync<string>(relayConnection,
+            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.outbox_retention'::regclass AND attnum > 0"));
+        Assert.Equal(1L, await ScalarAsync<long>(relayConnection, "SELECT count(inserted_xid) FROM public.outbox_retention"));
         foreach (var sql in new[]
                  {
                      "SELECT payload FROM public.outbox",

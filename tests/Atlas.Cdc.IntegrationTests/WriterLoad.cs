@@ -67,12 +67,15 @@ internal sealed class WriterLoad : IAsyncDisposable
         await Task.WhenAll(_writers);
     }
 
-    /// <summary>Every committed row of this load, grouped by key, in commit order (each key has one writer).</summary>
-    public async Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync()
+    /// <summary>
+    /// Every committed row of this load, grouped by key, in commit order (each key has one writer), read from
+    /// <paramref name="rows"/> (the outbox, or the outbox plus what retention deleted).
+    /// </summary>
+    public async Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync(string rows = "public.outbox")
     {
         await using var connection = await _scenario.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT aggregate_id, id FROM public.outbox WHERE aggregate_type = $1 AND event_type = 'Written' ORDER BY aggregate_id, (payload->>'seq')::bigint", connection);
+            $"SELECT aggregate_id, id FROM {rows} WHERE aggregate_type = $1 AND event_type = 'Written' ORDER BY aggregate_id, (payload->>'seq')::bigint", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = _aggregateType });
         await using var reader = await command.ExecuteReaderAsync();
         var byKey = new Dictionary<string, List<Guid>>();

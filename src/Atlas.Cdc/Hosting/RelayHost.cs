@@ -38,6 +38,7 @@ public static class RelayHost
         builder.Services.AddSingleton(_ => new PrometheusExporter(RelayMetrics.MeterName, "System.Runtime"));
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
+        builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         await using var app = builder.Build();
         // Resolve the instruments and the listener before the worker starts, so no measurement is missed.
