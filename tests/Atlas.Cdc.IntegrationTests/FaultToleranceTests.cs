@@ -52,6 +52,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
 
         OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
         Assert.False(relay.HasExited);
+        Assert.True(recovery < TimeSpan.FromSeconds(5), $"the relay was ready again only {recovery} after the brokers returned");
         var duplicates = OrderAssertions.Duplicates(records);
         output.WriteLine($"outage {outage.Elapsed.TotalSeconds:F1} s; {writtenDuringOutage} events committed during it; ready again " +
                          $"{recovery.TotalSeconds:F1} s after the brokers returned; {expected.Values.Sum(ids => ids.Count)} events, " +
