@@ -143,6 +143,30 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Sigterm_while_postgres_is_down_exits_promptly()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("termpgdown");
+        var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__ShutdownTimeout"] = "00:00:03" });
+        TimeSpan exit;
+        int exitCode;
+        await environment.Postgres.StopAsync();
+        try
+        {
+            await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromSeconds(2)); // reconnecting, with backoff
+            var stopwatch = Stopwatch.StartNew();
+            exitCode = await relay.TerminateAsync(TimeSpan.FromSeconds(30));
+            exit = stopwatch.Elapsed;
+        }
+        finally
+        {
+            await environment.Postgres.StartAgainAsync();
+        }
+        Assert.True(exit < TimeSpan.FromSeconds(3 + 10), $"SIGTERM took {exit} with Cdc:ShutdownTimeout=3s:\n{relay.Output}");
+        output.WriteLine($"SIGTERM while PostgreSQL was down: exit code {exitCode} after {exit.TotalSeconds:F1} s");
+    }
+
+    [Fact]
     public async Task Sigterm_during_a_broker_outage_exits_within_the_shutdown_timeout_without_confirming_unacknowledged_events()
     {
         await using var scenario = await environment.CreateScenarioAsync("termoutage");
