@@ -60,6 +60,83 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Broker_outage_long_enough_to_fill_the_in_flight_limit_pauses_reading_and_resumes_without_loss()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("backpressure");
+        var topic = scenario.Topic("Load");
+        environment.Kafka.CreateTopic(topic, partitions: 8);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__MaxInFlightEvents"] = "1000" });
+        await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
+        await load.WaitForMoreAsync(300);
+
+        environment.Kafka.SetAllBrokersDown();
+        try
+        {
+            // 15 s: longer than Npgsql's 10 s status interval, with reading paused for most of it.
+            await Task.Delay(TimeSpan.FromSeconds(15));
+            var metrics = await relay.GetTextAsync("/metrics");
+            Assert.Contains("atlas_cdc_events_in_flight 1000", metrics, StringComparison.Ordinal);
+            Assert.False(relay.HasExited, relay.Output);
+        }
+        finally
+        {
+            environment.Kafka.SetAllBrokersUp();
+        }
+
+        await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+        await load.WaitForMoreAsync(300);
+        await load.StopAsync();
+        var expected = await load.CommittedByKeyAsync();
+        var records = await scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), TimeSpan.FromSeconds(90));
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
+        output.WriteLine($"{expected.Values.Sum(ids => ids.Count)} events, {OrderAssertions.Duplicates(records)} duplicates; " +
+                         $"reconnects: {Line(await relay.GetTextAsync("/metrics"), "atlas_cdc_reconnects_total")}");
+    }
+
+    [Fact]
+    public async Task Postgres_restart_during_a_broker_outage_loses_nothing_and_keeps_order()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("combined");
+        var topic = scenario.Topic("Load");
+        environment.Kafka.CreateTopic(topic, partitions: 8);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__ShutdownTimeout"] = "00:00:05" });
+        await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
+        await load.WaitForMoreAsync(300);
+
+        TimeSpan stopped;
+        environment.Kafka.SetAllBrokersDown();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            // The walsender waits at shutdown until the relay confirms all it sent, which it cannot while Kafka
+            // is down: the relay must let go, or pg_ctl stop hangs.
+            var stopwatch = Stopwatch.StartNew();
+            await environment.Postgres.StopAsync();
+            stopped = stopwatch.Elapsed;
+            await environment.Postgres.StartAgainAsync();
+            await Task.Delay(TimeSpan.FromSeconds(8));
+            Assert.False(relay.HasExited, relay.Output);
+        }
+        finally
+        {
+            environment.Kafka.SetAllBrokersUp();
+        }
+
+        await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+        await load.WaitForMoreAsync(300);
+        await load.StopAsync();
+        var expected = await load.CommittedByKeyAsync();
+        var records = await scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), TimeSpan.FromSeconds(90));
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
+        Assert.True(stopped < TimeSpan.FromSeconds(15), $"pg_ctl stop -m fast took {stopped} with the relay connected");
+        output.WriteLine($"pg_ctl stop -m fast took {stopped.TotalSeconds:F1} s during the broker outage; " +
+                         $"{expected.Values.Sum(ids => ids.Count)} events, {OrderAssertions.Duplicates(records)} duplicates");
+    }
+
+    private static string Line(string text, string prefix) =>
+        text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) ?? $"{prefix} (absent)";
+
+    [Fact]
     public async Task Two_postgres_restarts_under_load_relay_reconnects_and_resumes_from_the_slot_without_loss()
     {
         await using var scenario = await environment.CreateScenarioAsync("pgrestart");
