@@ -49,6 +49,34 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Events_with_a_huge_key_event_type_or_aggregate_type_are_dead_lettered_without_stopping_the_stream()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("hugefields");
+        await using var relay = await scenario.StartReadyRelayAsync();
+        var huge = new string('k', 1_500_000);
+
+        var hugeKey = await scenario.InsertAsync(new OutboxRow("Shipment", huge, "Sent", """{"n": 1}"""));
+        var hugeEventType = await scenario.InsertAsync(new OutboxRow("Shipment", "shipment-1", huge, """{"n": 2}"""));
+        var hugeAggregateType = await scenario.InsertAsync(new OutboxRow(huge, "shipment-1", "Sent", """{"n": 3}"""));
+        var after = await scenario.InsertAsync(RelayCoreTests.Rows("Shipment", 5));
+
+        await scenario.WaitForEventsAsync([scenario.Topic("Shipment")], after);
+        var dead = await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], [.. hugeKey, .. hugeEventType, .. hugeAggregateType]);
+        Assert.Equal(3, dead.Count);
+        Assert.All(dead, record => Assert.NotNull(record.Header("atlas.dlq.reason")));
+        Assert.Equal("key", dead.Single(r => r.Header("id") == hugeKey[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("event_type", dead.Single(r => r.Header("id") == hugeEventType[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("aggregate_type,atlas.dlq.original_topic",
+            dead.Single(r => r.Header("id") == hugeAggregateType[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("""{"n": 2}""", dead.Single(r => r.Header("id") == hugeEventType[0].ToString()).Payload);
+        Assert.All(relay.Output.Split('\n'), line => Assert.True(line.Length < 2000, $"a log line of {line.Length} characters"));
+        Assert.False(relay.HasExited, relay.Output);
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+        foreach (var record in dead)
+            output.WriteLine($"{record.Header("id")}: key {record.KeyBytes?.Length ?? 0} bytes, reason {record.Header("atlas.dlq.reason")?[..Math.Min(120, record.Header("atlas.dlq.reason")!.Length)]}");
+    }
+
+    [Fact]
     public async Task Event_whose_aggregate_type_makes_an_illegal_topic_is_dead_lettered_with_its_payload()
     {
         await using var scenario = await environment.CreateScenarioAsync("badtopic");

@@ -146,13 +146,13 @@ internal sealed class KafkaPublisher : IDisposable
         if (_deadLetter.Policy == DeadLetterPolicy.Halt)
         {
             Fail(new PublishFailure(
-                $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{originalTopic}') was refused for good: " +
-                $"{reason}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true));
+                $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{Abbreviate(originalTopic)}') was refused for good: " +
+                $"{Abbreviate(reason)}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true));
             return;
         }
 
         _logger.LogError("Event {EventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
-            outboxEvent.IdText, Lsn(delivery.Transaction), originalTopic, reason, _deadLetter.Topic);
+            outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         try
         {
@@ -217,6 +217,9 @@ internal sealed class KafkaPublisher : IDisposable
         return $"librdkafka refused the producer configuration: {reason}. Check Cdc:Kafka:Properties (env Cdc__Kafka__Properties__NAME; set: {set}) " +
                "and Cdc:Kafka:BootstrapServers.";
     }
+
+    /// <summary>A topic name built from a huge aggregate_type must not make a megabyte log line.</summary>
+    private static string Abbreviate(string text) => text.Length <= 300 ? text : $"{text[..300]}... ({text.Length} characters)";
 
     private static string Lsn(TrackedTransaction transaction) => new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
 
