@@ -21,11 +21,11 @@ public class RetentionAndDeadLetterOptionsTests
     }
 
     [Fact]
-    public void Retention_is_on_by_default_keeping_delivered_rows_an_hour()
+    public void Retention_is_on_by_default_keeping_delivered_rows_a_day()
     {
         var retention = new CdcOptions().Retention;
         Assert.True(retention.Enabled);
-        Assert.Equal(TimeSpan.FromHours(1), retention.Age);
+        Assert.Equal(TimeSpan.FromHours(24), retention.Age);
         Assert.Equal(1000, retention.BatchSize);
         Assert.Equal(TimeSpan.FromSeconds(30), retention.Interval);
     }

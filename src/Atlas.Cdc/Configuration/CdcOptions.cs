@@ -108,8 +108,12 @@ public sealed class RetentionOptions
 {
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Rows younger than this (by created_at) are kept even when delivered, for debugging; zero deletes as soon as confirmed.</summary>
-    public TimeSpan Age { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// Rows younger than this (by created_at) are kept even when delivered; zero deletes as soon as confirmed. A day
+    /// leaves time to rescue a dead-lettered event whose payload was too large for the dead-letter topic: its row
+    /// is then the only full copy.
+    /// </summary>
+    public TimeSpan Age { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Rows deleted per statement (one short transaction each).</summary>
     public int BatchSize { get; set; } = 1000;
