@@ -81,6 +81,49 @@ public class StandbyTests(CdcEnvironment environment, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Frozen_active_relay_loses_the_slot_after_wal_sender_timeout_and_its_late_sends_keep_the_order()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("frozen");
+        var topic = scenario.Topic("Load");
+        environment.Kafka.CreateTopic(topic, partitions: 8);
+        // A hung relay (frozen process, network partition) keeps its connection open: PostgreSQL frees the slot
+        // after wal_sender_timeout, which a deployment can shorten for the relay's connections.
+        var settings = new Dictionary<string, string>
+        {
+            ["Cdc__Postgres__ConnectionString"] = scenario.RelayConnectionString + ";Options=-c wal_sender_timeout=15s",
+        };
+        var active = await scenario.StartReadyRelayAsync(settings);
+        var standby = scenario.StartRelay(settings);
+        await WaitForStandbyAsync(standby);
+        await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
+        await load.WaitForMoreAsync(600);
+
+        var stopwatch = Stopwatch.StartNew();
+        Signal(active, Sigstop);
+        TimeSpan takeover;
+        try
+        {
+            await RelayProbe.WaitForStatusAsync(standby, HttpStatusCode.OK, TimeSpan.FromSeconds(40));
+            takeover = stopwatch.Elapsed;
+            await load.WaitForMoreAsync(600);
+        }
+        finally
+        {
+            Signal(active, Sigcont);
+        }
+
+        // The old relay wakes up: whatever its producer still held goes out late, then it finds the slot taken.
+        await WaitForStandbyAsync(active);
+        await load.WaitForMoreAsync(300);
+        await load.StopAsync();
+        var expected = await load.CommittedByKeyAsync();
+        var records = await scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), TimeSpan.FromSeconds(90));
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
+        output.WriteLine($"frozen active relay: standby ready {takeover.TotalSeconds:F1} s after SIGSTOP (wal_sender_timeout 15 s); " +
+                         $"{expected.Values.Sum(ids => ids.Count)} events, {OrderAssertions.Duplicates(records)} duplicates");
+    }
+
+    [Fact]
     public async Task Sigterm_of_the_active_relay_hands_over_to_the_standby_without_duplicates()
     {
         await using var scenario = await environment.CreateScenarioAsync("handover");
@@ -126,6 +169,18 @@ public class StandbyTests(CdcEnvironment environment, ITestOutputHelper output)
             await Task.Delay(100);
         }
     }
+
+    private const int Sigstop = 19;
+    private const int Sigcont = 18;
+
+    private static void Signal(RelayProcess relay, int signal)
+    {
+        if (Kill(relay.ProcessId, signal) != 0)
+            throw new InvalidOperationException($"kill({signal}) failed for relay pid {relay.ProcessId}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static IEnumerable<string> Lines(string text, string containing) =>
         text.Split('\n').Where(line => line.Contains(containing, StringComparison.Ordinal));
