@@ -26,6 +26,7 @@ public class PostgresFailuresTests
     [Theory]
     [InlineData("28P01", "password authentication failed for user \"atlas_cdc_relay\"", "Check the user and password")]
     [InlineData("28000", "role \"atlas_cdc_relay\" does not exist", "The role may not exist")]
+    [InlineData("28000", "pg_hba.conf rejects connection for host \"10.0.0.5\"", "never by the 'replication' keyword")]
     [InlineData("3D000", "database \"app\" does not exist", "database missing")]
     [InlineData("42501", "must be superuser or replication role to start walsender", "needs REPLICATION")]
     public void Configuration_problems_are_fatal_and_name_the_target_without_a_password(string sqlState, string message, string advice)
