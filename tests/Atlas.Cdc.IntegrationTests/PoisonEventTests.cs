@@ -107,18 +107,64 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         await scenario.WaitForEventsAsync([topic], before);
 
         // The next Produce request is refused with MESSAGE_TOO_LARGE (10), as a broker with a smaller
-        // max.message.bytes for the topic would: a permanent error reported in the delivery report.
+        // max.message.bytes for the topic would: a permanent error that arrives in the delivery report. The broker
+        // refuses a whole request, so this event travels alone (events sharing its request are refused with it;
+        // docs/reliability.md, "Dead letters").
         environment.Kafka.PushRequestErrors(0, 10);
         var refused = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Filed", """{"n": "refused"}"""));
+        var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], refused));
         var after = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 5, keys: 1));
 
-        var records = await scenario.WaitForEventsAsync([topic], [.. before, .. after]);
-        var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], refused));
+        List<Sandbox.KafkaRecord> records;
+        try
+        {
+            records = await scenario.WaitForEventsAsync([topic], [.. before, .. after], TimeSpan.FromSeconds(30));
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n{RelayProbe.Tail(relay.Output, 60)}");
+        }
         Assert.Equal(topic, dead.Header("atlas.dlq.original_topic"));
         Assert.Equal("""{"n": "refused"}""", dead.Payload);
-        output.WriteLine($"reason: {dead.Header("atlas.dlq.reason")}");
+        Assert.Contains("MsgSizeTooLarge", dead.Header("atlas.dlq.reason"), StringComparison.Ordinal);
         OrderAssertions.FirstDeliveriesFollowCommitOrder(records, new Dictionary<string, List<Guid>> { ["claim-0"] = [.. before, .. after] });
         Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+    }
+
+    [Fact]
+    public async Task Events_sharing_a_produce_request_the_broker_refuses_are_all_dead_lettered_and_none_is_lost()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("batchrefused");
+        var topic = scenario.Topic("Claim");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        await using var relay = await scenario.StartReadyRelayAsync();
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 1, keys: 1)));
+
+        environment.Kafka.PushRequestErrors(0, 10);
+        var batch = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 20, keys: 1)); // one transaction, one request
+        var marker = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Marker", "{}"));
+
+        // Every event of the refused request ends up somewhere: in the topic or in the dead-letter topic.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        List<Sandbox.KafkaRecord> delivered, dead;
+        while (true)
+        {
+            delivered = await scenario.ReadTopicAsync(topic);
+            dead = await scenario.ReadTopicAsync(scenario.DeadLetterTopic);
+            var everywhere = delivered.Concat(dead).Select(r => r.Header("id")).ToHashSet();
+            var missing = batch.Concat(marker).Where(id => !everywhere.Contains(id.ToString())).ToList();
+            if (missing.Count == 0)
+                break;
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30))
+                Assert.Fail($"{missing.Count} events are in neither topic after 30 s ({delivered.Count} delivered, {dead.Count} dead-lettered):\n" +
+                            $"{RelayProbe.Tail(relay.Output, 80)}\n{string.Join('\n', (await relay.GetTextAsync("/metrics")).Split('\n').Where(l => l.StartsWith("atlas_cdc_", StringComparison.Ordinal) && !l.Contains("_bucket", StringComparison.Ordinal)))}");
+            await Task.Delay(250);
+        }
+        Assert.NotEmpty(dead);
+        Assert.All(dead, r => Assert.Contains("MsgSizeTooLarge", r.Header("atlas.dlq.reason"), StringComparison.Ordinal));
+        var batchIds = batch.Select(id => id.ToString()).ToHashSet();
+        var deadFromBatch = dead.Count(r => batchIds.Contains(r.Header("id")!));
+        output.WriteLine($"{deadFromBatch} of {batch.Count} events were dead-lettered with the refused request, {batch.Count - deadFromBatch} delivered");
     }
 
     [Fact]
