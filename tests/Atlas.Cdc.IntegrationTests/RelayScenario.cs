@@ -28,6 +28,9 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
 
     public string Topic(string aggregateType) => $"{TopicPrefix}.{aggregateType}";
 
+    /// <summary>The dead-letter topic the scenario's relays use (Cdc:DeadLetter:Topic).</summary>
+    public string DeadLetterTopic => TopicPrefix + ".dlq";
+
     internal async Task CreateDatabaseAsync()
     {
         await environment.Postgres.ExecuteAsync($"CREATE DATABASE {Database}");
@@ -47,7 +50,7 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
             ["Cdc__Kafka__BootstrapServers"] = environment.Kafka.BootstrapServers,
             ["Cdc__Slot"] = Slot,
             ["Cdc__TopicTemplate"] = TopicPrefix + ".{aggregate_type}",
-            ["Cdc__DeadLetter__Topic"] = TopicPrefix + ".dlq",
+            ["Cdc__DeadLetter__Topic"] = DeadLetterTopic,
             ["Cdc__ReconnectMaxDelay"] = "00:00:02",
             ["Logging__LogLevel__Default"] = "Information",
         };

@@ -111,4 +111,43 @@ public class KafkaMessageFactoryTests
         Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.payload_bytes", out var size));
         Assert.Equal("2000", Encoding.UTF8.GetString(size));
     }
+    [Fact]
+    public void Dead_letter_cuts_huge_key_and_headers_on_a_character_boundary_and_says_so()
+    {
+        var hugeKey = string.Concat(Enumerable.Repeat("é", 3000)); // 6000 bytes of two-byte characters
+        var outboxEvent = new OutboxEvent
+        {
+            Id = Encoding.UTF8.GetBytes("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10"),
+            AggregateType = "Order",
+            AggregateId = Encoding.UTF8.GetBytes(hugeKey),
+            EventType = Encoding.UTF8.GetBytes(new string('E', 10_000)),
+            Payload = Encoding.UTF8.GetBytes("{}"),
+        };
+        var message = s_factory.CreateDeadLetter(outboxEvent, Transaction(), "outbox.event.Order", "too large", 1000);
+
+        Assert.Equal(hugeKey[..2048], Encoding.UTF8.GetString(message.Key)); // 4096 bytes = 2048 whole characters
+        Assert.True(message.Headers.TryGetLastBytes("event_type", out var eventType));
+        Assert.Equal(KafkaMessageFactory.MaxDeadLetterFieldBytes, eventType.Length);
+        Assert.True(message.Headers.TryGetLastBytes("atlas.dlq.truncated", out var truncated));
+        Assert.Equal("event_type,key", Encoding.UTF8.GetString(truncated));
+        Assert.True(message.Headers.TryGetLastBytes("id", out var id));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id));
+    }
+
+    [Fact]
+    public void Dead_letter_of_an_ordinary_event_has_no_truncation_header()
+    {
+        var message = s_factory.CreateDeadLetter(Event(), Transaction(), "outbox.event.Order", "too large", 1000);
+        Assert.False(message.Headers.TryGetLastBytes("atlas.dlq.truncated", out _));
+        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key));
+    }
+
+    [Fact]
+    public void Cutting_never_splits_a_four_byte_character()
+    {
+        var value = Encoding.UTF8.GetBytes("a" + string.Concat(Enumerable.Repeat("𝄞", 2000))); // 1 + 8000 bytes
+        var cut = KafkaMessageFactory.Bounded(value, "key", []);
+        Assert.Equal(4093, cut.Length); // 1 + 1023 whole characters; the 1024th would end at byte 4097
+        Assert.Equal("a" + string.Concat(Enumerable.Repeat("𝄞", 1023)), Encoding.UTF8.GetString(cut));
+    }
 }

@@ -17,6 +17,8 @@ public sealed class CdcOptions
 
     public DeadLetterOptions DeadLetter { get; set; } = new();
 
+    public RetentionOptions Retention { get; set; } = new();
+
     /// <summary>Logical replication slot the relay owns; created with pgoutput when missing.</summary>
     public string Slot { get; set; } = "atlas_cdc";
 
@@ -93,4 +95,26 @@ public sealed class DeadLetterOptions
     public DeadLetterPolicy Policy { get; set; } = DeadLetterPolicy.DeadLetter;
 
     public string Topic { get; set; } = "atlas_cdc.dlq";
+}
+
+/// <summary>
+/// Outbox retention: the relay deletes rows whose events Kafka acknowledged and the slot confirmed, once they are
+/// older than <see cref="Age"/> (see Retention/OutboxRetention.cs for why a deleted row is always a delivered one).
+/// </summary>
+public sealed class RetentionOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Rows younger than this (by created_at) are kept even when delivered; zero deletes as soon as confirmed. A day
+    /// leaves time to rescue a dead-lettered event whose payload was too large for the dead-letter topic: its row
+    /// is then the only full copy.
+    /// </summary>
+    public TimeSpan Age { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Rows deleted per statement (one short transaction each).</summary>
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>How often the relay looks for rows to delete.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
 }

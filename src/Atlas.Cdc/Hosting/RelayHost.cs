@@ -43,6 +43,7 @@ public static class RelayHost
             new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName));
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
+        builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         await using var app = builder.Build();
         // The listener first, then the instruments, all before the worker starts: no measurement is missed,

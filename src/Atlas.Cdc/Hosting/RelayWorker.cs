@@ -40,7 +40,15 @@ internal sealed class RelayWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                publisher ??= new KafkaPublisher(_options, metrics, loggerFactory.CreateLogger<KafkaPublisher>());
+                try
+                {
+                    publisher ??= new KafkaPublisher(_options, metrics, loggerFactory.CreateLogger<KafkaPublisher>());
+                }
+                catch (FatalConfigurationException e)
+                {
+                    Exit(ExitConfiguration, e.Message);
+                    return;
+                }
                 var session = new ReplicationSession(_options, table, publisher, status, metrics, _logger);
                 try
                 {

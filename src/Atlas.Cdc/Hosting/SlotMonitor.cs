@@ -38,8 +38,9 @@ internal sealed class SlotMonitor(IOptions<CdcOptions> optionsAccessor, RelaySta
             {
                 logger.LogDebug("Slot statistics unavailable: {Reason}", PostgresFailures.Describe(e));
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Stopping: a failed connection attempt (not only a cancelled one) is no error worth a stack trace.
                 return;
             }
         }

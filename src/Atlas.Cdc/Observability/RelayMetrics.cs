@@ -31,6 +31,8 @@ internal sealed class RelayMetrics : IDisposable
         HeaderWarnings = _meter.CreateCounter<long>("atlas_cdc_header_warnings", "{event}", "Events whose headers column could not be carried entry by entry.");
         Reconnects = _meter.CreateCounter<long>("atlas_cdc_reconnects", "{reconnect}", "Replication sessions ended by a transient failure and started again.");
         Transactions = _meter.CreateCounter<long>("atlas_cdc_transactions", "{transaction}", "Transactions decoded from the slot.");
+        RowsDeleted = _meter.CreateCounter<long>("atlas_cdc_outbox_rows_deleted", "{row}", "Outbox rows deleted by retention (delivered and older than Cdc:Retention:Age).");
+        RetentionErrors = _meter.CreateCounter<long>("atlas_cdc_retention_errors", "{error}", "Outbox retention runs that failed.");
         _latency = _meter.CreateHistogram("atlas_cdc_end_to_end_latency_seconds", "s",
             "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_latencyBuckets });
@@ -78,6 +80,10 @@ internal sealed class RelayMetrics : IDisposable
     public Counter<long> Reconnects { get; }
 
     public Counter<long> Transactions { get; }
+
+    public Counter<long> RowsDeleted { get; }
+
+    public Counter<long> RetentionErrors { get; }
 
     public void RecordPublished(string topic, DateTimeOffset commitTime)
     {

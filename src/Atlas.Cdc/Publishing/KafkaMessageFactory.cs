@@ -31,25 +31,55 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         };
     }
 
-    /// <summary>The record sent to the dead-letter topic in place of an event Kafka refused for good.</summary>
+    /// <summary>
+    /// The record sent to the dead-letter topic in place of an event Kafka refused for good. Key and header values
+    /// are cut to <see cref="MaxDeadLetterFieldBytes"/> (listed in <see cref="MessageHeaders.DeadLetterTruncated"/>):
+    /// an event refused for a huge key or event type must not have its dead letter refused for the same reason.
+    /// </summary>
     public Message<byte[], byte[]?> CreateDeadLetter(OutboxEvent outboxEvent, TrackedTransaction transaction,
         string originalTopic, string reason, int maxPayloadBytes)
     {
-        var headers = StandardHeaders(outboxEvent, transaction);
-        headers.Add(MessageHeaders.DeadLetterOriginalTopic, Encoding.UTF8.GetBytes(originalTopic));
-        headers.Add(MessageHeaders.DeadLetterReason, Encoding.UTF8.GetBytes(reason));
+        var truncated = new List<string>();
+        var headers = StandardHeaders(outboxEvent.Id,
+            Bounded(outboxEvent.EventType, MessageHeaders.EventType, truncated),
+            Bounded(Encoding.UTF8.GetBytes(outboxEvent.AggregateType), MessageHeaders.AggregateType, truncated),
+            transaction);
+        headers.Add(MessageHeaders.DeadLetterOriginalTopic,
+            Bounded(Encoding.UTF8.GetBytes(originalTopic), MessageHeaders.DeadLetterOriginalTopic, truncated));
+        headers.Add(MessageHeaders.DeadLetterReason, Bounded(Encoding.UTF8.GetBytes(reason), MessageHeaders.DeadLetterReason, truncated));
         headers.Add(MessageHeaders.DeadLetterPayloadBytes,
             Encoding.UTF8.GetBytes(outboxEvent.Payload.Length.ToString(CultureInfo.InvariantCulture)));
+        var key = Bounded(outboxEvent.AggregateId, "key", truncated);
+        if (truncated.Count > 0)
+            headers.Add(MessageHeaders.DeadLetterTruncated, Encoding.UTF8.GetBytes(string.Join(",", truncated)));
         return new Message<byte[], byte[]?>
         {
-            Key = outboxEvent.AggregateId,
+            Key = key,
             Value = outboxEvent.Payload.Length <= maxPayloadBytes ? outboxEvent.Payload : null,
             Headers = headers,
             Timestamp = new Timestamp(transaction.CommitTime),
         };
     }
 
-    private Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction)
+    /// <summary>Longest key or header value a dead letter carries; together they stay far below the 64 KB kept free for them.</summary>
+    public const int MaxDeadLetterFieldBytes = 4096;
+
+    /// <summary>The value, or its first bytes up to <see cref="MaxDeadLetterFieldBytes"/> cut on a UTF-8 character boundary.</summary>
+    internal static byte[] Bounded(byte[] value, string field, List<string> truncated)
+    {
+        if (value.Length <= MaxDeadLetterFieldBytes)
+            return value;
+        var length = MaxDeadLetterFieldBytes;
+        while (length > 0 && (value[length] & 0xC0) == 0x80)
+            length--; // value[length] continues a character: cut before that character starts
+        truncated.Add(field);
+        return value[..length];
+    }
+
+    private Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction) =>
+        StandardHeaders(outboxEvent.Id, outboxEvent.EventType, Encoding.UTF8.GetBytes(outboxEvent.AggregateType), transaction);
+
+    private Headers StandardHeaders(byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction)
     {
         if (!ReferenceEquals(transaction, _lastTransaction))
         {
@@ -60,9 +90,9 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         }
         return new Headers
         {
-            { MessageHeaders.Id, outboxEvent.Id },
-            { MessageHeaders.EventType, outboxEvent.EventType },
-            { MessageHeaders.AggregateType, Encoding.UTF8.GetBytes(outboxEvent.AggregateType) },
+            { MessageHeaders.Id, id },
+            { MessageHeaders.EventType, eventType },
+            { MessageHeaders.AggregateType, aggregateType },
             { MessageHeaders.CommitLsn, _commitLsn },
             { MessageHeaders.CommitTime, _commitTime },
         };

@@ -37,10 +37,18 @@ internal sealed class KafkaPublisher : IDisposable
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
             ? parsed - 64 * 1024
             : 1_000_000 - 64 * 1024;
-        _producer = new ProducerBuilder<byte[], byte[]>(config)
-            .SetErrorHandler(OnError)
-            .SetLogHandler(OnLog)
-            .Build();
+        try
+        {
+            _producer = new ProducerBuilder<byte[], byte[]>(config)
+                .SetErrorHandler(OnError)
+                .SetLogHandler(OnLog)
+                .Build();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
+        {
+            // An unknown property or a value librdkafka rejects can never work: end the process with one clear message.
+            throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
+        }
         // Shares the connections and the idempotence state of the main producer.
         _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
         _metadata = new DependentAdminClientBuilder(_producer.Handle).Build();
@@ -182,8 +190,8 @@ internal sealed class KafkaPublisher : IDisposable
         if (_deadLetter.Policy == DeadLetterPolicy.Halt)
         {
             Fail(new PublishFailure(
-                $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{originalTopic}') was refused for good: " +
-                $"{reason}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true)
+                $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{Abbreviate(originalTopic)}') was refused for good: " +
+                $"{Abbreviate(reason)}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true)
             {
                 EventId = outboxEvent.IdText,
                 CommitLsn = Lsn(delivery.Transaction),
@@ -192,7 +200,7 @@ internal sealed class KafkaPublisher : IDisposable
         }
 
         _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
-            outboxEvent.IdText, Lsn(delivery.Transaction), originalTopic, reason, _deadLetter.Topic);
+            outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         Interlocked.Increment(ref _queuedMessages);
         try
@@ -255,6 +263,21 @@ internal sealed class KafkaPublisher : IDisposable
         if (message.Level <= SyslogLevel.Warning)
             _logger.LogWarning("librdkafka {Facility}: {Message}", message.Facility, message.Message);
     }
+
+    private static string DescribeConfigurationError(KafkaOptions kafka, string reason)
+    {
+        foreach (var (name, value) in kafka.Properties)
+        {
+            if (ProducerSettings.IsSecret(name) && value.Length > 0)
+                reason = reason.Replace(value, "***", StringComparison.Ordinal);
+        }
+        var set = kafka.Properties.Count == 0 ? "none" : string.Join(", ", kafka.Properties.Keys.Order(StringComparer.Ordinal));
+        return $"librdkafka refused the producer configuration: {reason}. Check Cdc:Kafka:Properties (env Cdc__Kafka__Properties__NAME; set: {set}) " +
+               "and Cdc:Kafka:BootstrapServers.";
+    }
+
+    /// <summary>A topic name built from a huge aggregate_type must not make a megabyte log line.</summary>
+    private static string Abbreviate(string text) => text.Length <= 300 ? text : $"{text[..300]}... ({text.Length} characters)";
 
     private static string Lsn(TrackedTransaction transaction) => new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
 

@@ -20,6 +20,9 @@ internal static class MessageHeaders
     public const string DeadLetterReason = "atlas.dlq.reason";
     public const string DeadLetterPayloadBytes = "atlas.dlq.payload_bytes";
 
+    /// <summary>Comma-separated fields of a dead letter cut to 4 KB (key, event_type, aggregate_type, atlas.dlq.*); absent when none.</summary>
+    public const string DeadLetterTruncated = "atlas.dlq.truncated";
+
     /// <summary>Row header entries with these names are dropped (with a warning) so the relay's own stay trustworthy.</summary>
     public static bool IsReserved(string name) =>
         name is Id or EventType or AggregateType || name.StartsWith("atlas.", StringComparison.Ordinal);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
@@ -25,7 +26,11 @@ internal sealed class ReplicationSession(
     RelayMetrics metrics,
     ILogger logger)
 {
+    private static readonly TimeSpan s_shutdownProbeAfter = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_shutdownProbeInterval = TimeSpan.FromSeconds(1);
+
     private readonly CancellationTokenSource _stopReading = new();
+    private long _lastShutdownProbe;
     private AcknowledgementTracker? _tracker;
     private ulong _lastConfirmed;
 
@@ -185,6 +190,36 @@ internal sealed class ReplicationSession(
                 timer.Period = options.ConfirmInterval;
             }
             await ConfirmAsync(connection, tracker, cancellationToken);
+            await ReleaseIfServerShuttingDownAsync(tracker, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// At shutdown PostgreSQL's walsender waits, without limit, until the client confirms everything it sent. A
+    /// relay that cannot confirm (Kafka down or slow) would block pg_ctl stop forever, so while events wait for
+    /// Kafka the server is probed with an ordinary connection: 57P03 while this replication connection lives
+    /// means it is shutting down, and the session ends (nothing unacknowledged is confirmed) to let it stop.
+    /// </summary>
+    private async Task ReleaseIfServerShuttingDownAsync(AcknowledgementTracker tracker, CancellationToken cancellationToken)
+    {
+        if (tracker.OldestPendingAge(out _) < s_shutdownProbeAfter ||
+            Stopwatch.GetElapsedTime(_lastShutdownProbe) < s_shutdownProbeInterval)
+            return;
+        _lastShutdownProbe = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var probe = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
+            await probe.OpenAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CannotConnectNow)
+        {
+            logger.LogWarning("PostgreSQL is shutting down while {InFlight} events wait for Kafka: releasing the replication connection " +
+                              "so it can stop; confirmed LSN stays {Lsn}", tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+            throw;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // Anything else (too many connections, a network hiccup) says nothing about a shutdown.
         }
     }
 

@@ -1,0 +1,28 @@
+using Atlas.Cdc.Outbox;
+
+namespace Atlas.Cdc.Retention;
+
+/// <summary>The statements of outbox retention for one table (its <c>&lt;table&gt;_retention</c> view beside it).</summary>
+internal sealed class RetentionSql
+{
+    public RetentionSql(OutboxTableName table)
+    {
+        Table = $"{Quote(table.Schema)}.{Quote(table.Name)}";
+        View = $"{Quote(table.Schema)}.{Quote(table.Name + "_retention")}";
+        // $1 retention age, $2 the 32-bit id of the oldest transaction running at a confirmed checkpoint, $3 batch size.
+        // The ids are collected first (created_at index, LIMIT), then deleted by primary key.
+        DeleteBatch =
+            $"DELETE FROM {Table} WHERE id = ANY (ARRAY(" +
+            $"SELECT id FROM {View} WHERE created_at < now() - $1 AND age(inserted_xid) > age($2) ORDER BY created_at LIMIT $3))";
+    }
+
+    /// <summary>The outbox table, quoted.</summary>
+    public string Table { get; }
+
+    /// <summary>The view exposing id, created_at and the inserting transaction id (sql/004_outbox_retention.sql).</summary>
+    public string View { get; }
+
+    public string DeleteBatch { get; }
+
+    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

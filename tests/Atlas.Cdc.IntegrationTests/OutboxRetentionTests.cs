@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Atlas.Cdc.IntegrationTests;
+
+/// <summary>
+/// The relay deletes outbox rows whose events are delivered, after Cdc:Retention:Age, in bounded batches, without
+/// blocking the applications that insert, and never a row whose event is not confirmed yet.
+/// </summary>
+[Collection(CdcCollection.Name)]
+public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Retention_deletes_delivered_rows_older_than_the_age_in_bounded_batches_under_concurrent_inserts()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("retention");
+        var topic = scenario.Topic("Load");
+        environment.Kafka.CreateTopic(topic, partitions: 8);
+        var audit = await RetentionAudit.InstallAsync(scenario);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__Retention__Age"] = "00:00:02",
+            ["Cdc__Retention__Interval"] = "00:00:00.500",
+            ["Cdc__Retention__BatchSize"] = "50",
+        });
+
+        using var stopSampling = new CancellationTokenSource();
+        var lockWaits = SampleInsertLockWaitsAsync(scenario, stopSampling.Token);
+        await using var load = WriterLoad.Start(scenario, "Load");
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(12))
+        {
+            Assert.False(relay.HasExited, relay.Output);
+            await Task.Delay(500);
+        }
+        var deletedDuringLoad = (await audit.DeletedAsync()).Count;
+        await load.StopAsync();
+        await stopSampling.CancelAsync();
+        var (samples, waits) = await lockWaits;
+
+        // Everything committed reached Kafka, in order: what retention deleted plus what is still there.
+        var expected = await load.CommittedByKeyAsync(RetentionAudit.AllRows);
+        var records = await scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), TimeSpan.FromSeconds(90));
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
+
+        // Once the writers stop, every delivered row older than the age goes, and nothing else.
+        await WaitUntilAsync(async () => await scenario.ScalarAsync<long>("SELECT count(*) FROM public.outbox") == 0, TimeSpan.FromSeconds(20));
+        var deleted = await audit.DeletedAsync();
+        Assert.Equal(expected.Values.Sum(ids => ids.Count), deleted.Count);
+        RetentionAudit.AssertDeletedOnlyAfterConfirmation(deleted, records);
+        Assert.All(deleted, row => Assert.True(row.Age >= TimeSpan.FromSeconds(2), $"row {row.Id} was deleted {row.Age} after created_at"));
+        var largestBatch = deleted.GroupBy(row => row.DeletingXid).Max(batch => batch.Count());
+        Assert.InRange(largestBatch, 1, 50);
+        Assert.Equal(0, waits);
+        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total {deleted.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+
+        output.WriteLine($"{deleted.Count} rows deleted ({deletedDuringLoad} while the writers ran) in {deleted.Select(r => r.DeletingXid).Distinct().Count()} " +
+                         $"batches of at most {largestBatch}; youngest deleted row was {deleted.Min(r => r.Age).TotalSeconds:F1} s old; " +
+                         $"inserts waiting on a lock in {waits} of {samples} samples; max insert latency {load.MaxLatency.TotalMilliseconds:F0} ms");
+        Assert.True(deletedDuringLoad > 0, "retention deleted nothing while the writers were inserting");
+    }
+
+    [Fact]
+    public async Task Retention_never_deletes_a_row_not_yet_delivered_even_from_a_long_transaction_older_than_the_age()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("retentionsafe");
+        var topic = scenario.Topic("Order");
+        var audit = await RetentionAudit.InstallAsync(scenario);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__Retention__Age"] = "00:00:03",
+            ["Cdc__Retention__Interval"] = "00:00:00.300",
+        });
+
+        var delivered = await scenario.InsertAsync(new OutboxRow("Order", "order-1", "Placed", "{}"));
+        await scenario.WaitForEventsAsync([topic], delivered);
+
+        // A long transaction: its row's created_at is its start, seconds before it commits.
+        await using var longConnection = await scenario.OpenAsync();
+        var longTransaction = await longConnection.BeginTransactionAsync();
+        var late = await RelayScenario.InsertAsync(longConnection, new OutboxRow("Order", "order-2", "Placed", "{}"));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        List<Guid> undelivered;
+        environment.Kafka.SetAllBrokersDown();
+        try
+        {
+            await longTransaction.CommitAsync();
+            undelivered = [.. late, .. await scenario.InsertAsync(RelayCoreTests.Rows("Order", 5))];
+
+            // Retention runs during the outage: the delivered row goes once older than the age...
+            await WaitUntilAsync(async () => (await audit.DeletedAsync()).Any(row => row.Id == delivered[0]), TimeSpan.FromSeconds(15));
+            // ...while the undelivered ones stay, well past the age.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            Assert.Equal(undelivered.Count, await CountAsync(scenario, undelivered));
+            Assert.Single(await audit.DeletedAsync());
+        }
+        finally
+        {
+            environment.Kafka.SetAllBrokersUp();
+        }
+
+        var records = await scenario.WaitForEventsAsync([topic], [.. delivered, .. undelivered]);
+        await WaitUntilAsync(async () => await CountAsync(scenario, undelivered) == 0, TimeSpan.FromSeconds(30));
+        RetentionAudit.AssertDeletedOnlyAfterConfirmation(await audit.DeletedAsync(), records);
+    }
+
+    [Fact]
+    public async Task Retention_can_be_disabled()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("retentionoff");
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__Retention__Enabled"] = "false",
+            ["Cdc__Retention__Age"] = "00:00:00",
+            ["Cdc__Retention__Interval"] = "00:00:00.200",
+        });
+        var ids = await scenario.InsertAsync(RelayCoreTests.Rows("Kept", 5));
+        await scenario.WaitForEventsAsync([scenario.Topic("Kept")], ids);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(5, await CountAsync(scenario, ids));
+        Assert.Contains("Outbox retention is disabled", relay.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> CountAsync(RelayScenario scenario, IEnumerable<Guid> ids) =>
+        await scenario.ScalarAsync<long>($"SELECT count(*) FROM public.outbox WHERE id IN ({string.Join(", ", ids.Select(id => $"'{id}'"))})");
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (stopwatch.Elapsed > timeout)
+                throw new TimeoutException($"The condition did not hold within {timeout}.");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Polls pg_stat_activity for INSERTs on the outbox waiting on a lock; returns (samples, samples with a waiter).</summary>
+    private static async Task<(int Samples, int Waits)> SampleInsertLockWaitsAsync(RelayScenario scenario, CancellationToken cancellationToken)
+    {
+        await using var connection = await scenario.OpenAsync();
+        var samples = 0;
+        var waits = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT%'",
+                connection);
+            samples++;
+            if ((long)(await command.ExecuteScalarAsync(CancellationToken.None))! > 0)
+                waits++;
+            await Task.Delay(10, CancellationToken.None);
+        }
+        return (samples, waits);
+    }
+}

@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Xunit.Abstractions;
+
+namespace Atlas.Cdc.IntegrationTests;
+
+/// <summary>
+/// Events Kafka refuses for good go to the dead-letter topic (or halt the relay, by policy), and awkward rows
+/// never stop the stream.
+/// </summary>
+[Collection(CdcCollection.Name)]
+public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Three_megabyte_event_goes_to_the_dead_letter_topic_with_its_id_while_later_events_keep_flowing()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("toolarge");
+        var topic = scenario.Topic("Document");
+        await using var relay = await scenario.StartReadyRelayAsync();
+
+        var before = await scenario.InsertAsync(RelayCoreTests.Rows("Document", 5));
+        var payload = $$"""{"blob": "{{new string('x', 3 * 1024 * 1024)}}"}""";
+        var big = await scenario.InsertAsync(new OutboxRow("Document", "document-big", "Uploaded", payload));
+        var bigCommit = await scenario.CurrentWalLsnAsync();
+        var after = await scenario.InsertAsync(RelayCoreTests.Rows("Document", 5));
+
+        var records = await scenario.WaitForEventsAsync([topic], [.. before, .. after]);
+        Assert.DoesNotContain(records, r => r.Header("id") == big[0].ToString());
+        var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], big));
+        Assert.Equal(big[0].ToString(), dead.Header("id"));
+        Assert.Equal("document-big", dead.Key);
+        Assert.Equal(topic, dead.Header("atlas.dlq.original_topic"));
+        Assert.Contains("MsgSizeTooLarge", dead.Header("atlas.dlq.reason"), StringComparison.Ordinal);
+        var storedBytes = await scenario.ScalarAsync<int>($"SELECT octet_length(payload::text) FROM outbox WHERE id = '{big[0]}'");
+        Assert.Equal(storedBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), dead.Header("atlas.dlq.payload_bytes"));
+        Assert.Null(dead.Payload); // too large for the dead-letter topic as well: the headers say where to find it
+        Assert.NotNull(dead.Header("atlas.commit_lsn"));
+
+        var metrics = await relay.GetTextAsync("/metrics");
+        Assert.Contains("atlas_cdc_events_dead_lettered_total 1", metrics, StringComparison.Ordinal);
+        var logLine = Assert.Single(relay.Output.Split('\n'), line => line.Contains(big[0].ToString(), StringComparison.Ordinal));
+        Assert.Contains($"LSN {dead.Header("atlas.commit_lsn")}", logLine, StringComparison.Ordinal);
+        await WaitForConfirmedAsync(scenario, bigCommit);
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+        output.WriteLine(logLine.Trim());
+    }
+
+    [Fact]
+    public async Task Events_with_a_huge_key_event_type_or_aggregate_type_are_dead_lettered_without_stopping_the_stream()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("hugefields");
+        await using var relay = await scenario.StartReadyRelayAsync();
+        var huge = new string('k', 1_500_000);
+
+        var hugeKey = await scenario.InsertAsync(new OutboxRow("Shipment", huge, "Sent", """{"n": 1}"""));
+        var hugeEventType = await scenario.InsertAsync(new OutboxRow("Shipment", "shipment-1", huge, """{"n": 2}"""));
+        var hugeAggregateType = await scenario.InsertAsync(new OutboxRow(huge, "shipment-1", "Sent", """{"n": 3}"""));
+        var after = await scenario.InsertAsync(RelayCoreTests.Rows("Shipment", 5));
+
+        await scenario.WaitForEventsAsync([scenario.Topic("Shipment")], after);
+        var dead = await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], [.. hugeKey, .. hugeEventType, .. hugeAggregateType]);
+        Assert.Equal(3, dead.Count);
+        Assert.All(dead, record => Assert.NotNull(record.Header("atlas.dlq.reason")));
+        Assert.Equal("key", dead.Single(r => r.Header("id") == hugeKey[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("event_type", dead.Single(r => r.Header("id") == hugeEventType[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("aggregate_type,atlas.dlq.original_topic",
+            dead.Single(r => r.Header("id") == hugeAggregateType[0].ToString()).Header("atlas.dlq.truncated"));
+        Assert.Equal("""{"n": 2}""", dead.Single(r => r.Header("id") == hugeEventType[0].ToString()).Payload);
+        Assert.All(relay.Output.Split('\n'), line => Assert.True(line.Length < 2000, $"a log line of {line.Length} characters"));
+        Assert.False(relay.HasExited, relay.Output);
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+        foreach (var record in dead)
+            output.WriteLine($"{record.Header("id")}: key {record.KeyBytes?.Length ?? 0} bytes, reason {record.Header("atlas.dlq.reason")?[..Math.Min(120, record.Header("atlas.dlq.reason")!.Length)]}");
+    }
+
+    [Fact]
+    public async Task Event_whose_aggregate_type_makes_an_illegal_topic_is_dead_lettered_with_its_payload()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("badtopic");
+        await using var relay = await scenario.StartReadyRelayAsync();
+
+        var bad = await scenario.InsertAsync(new OutboxRow("Order Refund/ü", "refund-1", "Refunded", """{"amount": 12}""", """{"traceparent": "t-1"}"""));
+        var good = await scenario.InsertAsync(RelayCoreTests.Rows("Refund", 3));
+
+        await scenario.WaitForEventsAsync([scenario.Topic("Refund")], good);
+        var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], bad));
+        Assert.Equal(bad[0].ToString(), dead.Header("id"));
+        Assert.Equal($"{scenario.TopicPrefix}.Order Refund/ü", dead.Header("atlas.dlq.original_topic"));
+        Assert.Contains("Kafka allows only ASCII letters", dead.Header("atlas.dlq.reason"), StringComparison.Ordinal);
+        Assert.Equal("""{"amount": 12}""", dead.Payload);
+        Assert.Equal("Order Refund/ü", dead.Header("aggregate_type"));
+        Assert.Equal("refund-1", dead.Key);
+        Assert.Contains("atlas_cdc_events_dead_lettered_total 1", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Event_the_broker_refuses_for_good_is_dead_lettered_from_its_delivery_report_and_later_events_keep_their_order()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("brokerrefuses");
+        var topic = scenario.Topic("Claim");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        await using var relay = await scenario.StartReadyRelayAsync();
+        var before = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 5, keys: 1));
+        await scenario.WaitForEventsAsync([topic], before);
+
+        // The next Produce request is refused with MESSAGE_TOO_LARGE (10), as a broker with a smaller
+        // max.message.bytes for the topic would: a permanent error that arrives in the delivery report. The broker
+        // refuses a whole request, so this event travels alone (events sharing its request are refused with it;
+        // docs/reliability.md, "Dead letters").
+        environment.Kafka.PushRequestErrors(0, 10);
+        var refused = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Filed", """{"n": "refused"}"""));
+        var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], refused));
+        var after = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 5, keys: 1));
+
+        List<Sandbox.KafkaRecord> records;
+        try
+        {
+            records = await scenario.WaitForEventsAsync([topic], [.. before, .. after], TimeSpan.FromSeconds(30));
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n{RelayProbe.Tail(relay.Output, 60)}");
+        }
+        Assert.Equal(topic, dead.Header("atlas.dlq.original_topic"));
+        Assert.Equal("""{"n": "refused"}""", dead.Payload);
+        Assert.Contains("MsgSizeTooLarge", dead.Header("atlas.dlq.reason"), StringComparison.Ordinal);
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, new Dictionary<string, List<Guid>> { ["claim-0"] = [.. before, .. after] });
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+    }
+
+    [Fact]
+    public async Task Events_sharing_a_produce_request_the_broker_refuses_are_all_dead_lettered_and_none_is_lost()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("batchrefused");
+        var topic = scenario.Topic("Claim");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        await using var relay = await scenario.StartReadyRelayAsync();
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 1, keys: 1)));
+
+        environment.Kafka.PushRequestErrors(0, 10);
+        var batch = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 20, keys: 1)); // one transaction, one request
+        var marker = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Marker", "{}"));
+
+        // Every event of the refused request ends up somewhere: in the topic or in the dead-letter topic.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        List<Sandbox.KafkaRecord> delivered, dead;
+        while (true)
+        {
+            delivered = await scenario.ReadTopicAsync(topic);
+            dead = await scenario.ReadTopicAsync(scenario.DeadLetterTopic);
+            var everywhere = delivered.Concat(dead).Select(r => r.Header("id")).ToHashSet();
+            var missing = batch.Concat(marker).Where(id => !everywhere.Contains(id.ToString())).ToList();
+            if (missing.Count == 0)
+                break;
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30))
+                Assert.Fail($"{missing.Count} events are in neither topic after 30 s ({delivered.Count} delivered, {dead.Count} dead-lettered):\n" +
+                            $"{RelayProbe.Tail(relay.Output, 80)}\n{string.Join('\n', (await relay.GetTextAsync("/metrics")).Split('\n').Where(l => l.StartsWith("atlas_cdc_", StringComparison.Ordinal) && !l.Contains("_bucket", StringComparison.Ordinal)))}");
+            await Task.Delay(250);
+        }
+        Assert.NotEmpty(dead);
+        Assert.All(dead, r => Assert.Contains("MsgSizeTooLarge", r.Header("atlas.dlq.reason"), StringComparison.Ordinal));
+        var batchIds = batch.Select(id => id.ToString()).ToHashSet();
+        var deadFromBatch = dead.Count(r => batchIds.Contains(r.Header("id")!));
+        output.WriteLine($"{deadFromBatch} of {batch.Count} events were dead-lettered with the refused request, {batch.Count - deadFromBatch} delivered");
+    }
+
+    [Fact]
+    public async Task Halt_policy_stops_the_relay_with_exit_code_3_without_confirming_the_refused_event()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("halt");
+        var topic = scenario.Topic("Invoice");
+        var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__DeadLetter__Policy"] = "Halt" });
+        var before = await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 5));
+        await scenario.WaitForEventsAsync([topic], before);
+        var beforePoison = await scenario.CurrentWalLsnAsync();
+
+        var poison = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-big", "Scanned",
+            $$"""{"scan": "{{new string('y', 2 * 1024 * 1024)}}"}"""));
+        var after = await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 5));
+        var stopwatch = Stopwatch.StartNew();
+        var exitCode = await relay.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, exitCode);
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains(poison[0].ToString(), fatal, StringComparison.Ordinal);
+        Assert.Contains("Cdc:DeadLetter:Policy is Halt", fatal, StringComparison.Ordinal);
+        Assert.True(await scenario.ConfirmedLsnAsync() <= beforePoison, "the refused event must not be confirmed");
+        Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
+        output.WriteLine($"halted {stopwatch.Elapsed.TotalSeconds:F1} s after the insert: {fatal.Trim()}");
+
+        // The team switches to dead-lettering: nothing was lost, the poison event is the first thing handled.
+        await using var resumed = await scenario.StartReadyRelayAsync();
+        await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], poison);
+        await scenario.WaitForEventsAsync([topic], [.. before, .. after]);
+    }
+
+    [Fact]
+    public async Task Awkward_rows_never_stop_the_stream_and_are_carried_byte_for_byte()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("awkward");
+        var topic = scenario.Topic("Awkward");
+        await using var relay = await scenario.StartReadyRelayAsync();
+
+        OutboxRow Row(string key, string payload, string? headers = null) => new("Awkward", key, "Odd", payload, headers);
+        var rows = new[]
+        {
+            Row("clé-🔑-键-ключ", """{"text": "naïve café ☃ 𝄞 שלום \u2028 end", "emoji": "👩‍👩‍👧"}"""),
+            Row("k-string", "\"just a string ✓\""),
+            Row("k-number", "12345678901234567890.123456789"),
+            Row("k-array", """[1, "two", null, {"three": [3]}]"""),
+            Row("k-null", "null"),
+            Row("k-headers-array", "{}", """["a", 1, null]"""),
+            Row("k-headers-string", "{}", "\"only a string\""),
+            Row("k-headers-nested", "{}", """{"outer": {"inner": [1, {"deep": null}]}, "flag": true}"""),
+            Row("k-headers-nulls", "{}", """{"empty": null, "unicode": "värde ✓"}"""),
+            Row("k-headers-json-null", "{}", "null"),
+            Row("k-headers-reserved", "{}", """{"id": "forged", "atlas.commit_lsn": "0/0", "ok": "kept"}"""),
+        };
+        var ids = await scenario.InsertAsync(rows);
+        var trailer = await scenario.InsertAsync(RelayCoreTests.Rows("Awkward", 3));
+        var records = await scenario.WaitForEventsAsync([topic], [.. ids, .. trailer]);
+
+        await using var connection = await scenario.OpenAsync();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var record = Assert.Single(records, r => r.Header("id") == ids[i].ToString());
+            Assert.Equal(Encoding.UTF8.GetBytes(rows[i].AggregateId), record.KeyBytes);
+            Assert.Equal(await StoredPayloadAsync(connection, ids[i]), record.PayloadBytes);
+        }
+
+        KafkaRecordFor("k-headers-array", "atlas.headers", """["a", 1, null]""");
+        KafkaRecordFor("k-headers-string", "atlas.headers", "\"only a string\"");
+        KafkaRecordFor("k-headers-nested", "outer", """{"inner": [1, {"deep": null}]}""");
+        KafkaRecordFor("k-headers-nested", "flag", "true");
+        KafkaRecordFor("k-headers-nulls", "empty", null);
+        KafkaRecordFor("k-headers-nulls", "unicode", "värde ✓");
+        KafkaRecordFor("k-headers-reserved", "id", ids[10].ToString());
+        KafkaRecordFor("k-headers-reserved", "ok", "kept");
+        Assert.DoesNotContain(records.Single(r => r.Key == "k-headers-json-null").Headers, h => h.Key == "atlas.headers");
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+        Assert.Contains("atlas_cdc_header_warnings_total 3", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
+
+        void KafkaRecordFor(string key, string header, string? expected)
+        {
+            var record = Assert.Single(records, r => r.Key == key);
+            Assert.Contains(record.Headers, h => h.Key == header);
+            Assert.Equal(expected, record.Header(header));
+        }
+    }
+
+    private static async Task<byte[]> StoredPayloadAsync(NpgsqlConnection connection, Guid id)
+    {
+        await using var command = new NpgsqlCommand("SELECT convert_to(payload::text, 'UTF8') FROM outbox WHERE id = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Uuid });
+        return (byte[])(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task WaitForConfirmedAsync(RelayScenario scenario, NpgsqlLogSequenceNumber lsn)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (await scenario.ConfirmedLsnAsync() < lsn)
+        {
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"the slot was not confirmed past {lsn} within 10 s");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using System.Net;
+using Atlas.Cdc.Sandbox;
+
+namespace Atlas.Cdc.IntegrationTests;
+
+/// <summary>Polling helpers over a running relay's endpoints, for tests that time a state change.</summary>
+internal static class RelayProbe
+{
+    /// <summary>Waits until <paramref name="path"/> answers <paramref name="status"/>; returns how long that took.</summary>
+    public static async Task<TimeSpan> WaitForStatusAsync(RelayProcess relay, HttpStatusCode status, TimeSpan timeout, string path = "/readyz")
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (await relay.GetStatusAsync(path) != status)
+        {
+            if (relay.HasExited)
+                throw new InvalidOperationException($"The relay exited while waiting for {path} to answer {(int)status}:\n{relay.Output}");
+            if (stopwatch.Elapsed > timeout)
+                throw new TimeoutException($"{path} did not answer {(int)status} within {timeout}:\n{Tail(relay.Output)}");
+            await Task.Delay(50);
+        }
+        return stopwatch.Elapsed;
+    }
+
+    /// <summary>The body of <c>/readyz</c> (it says why the relay is not ready).</summary>
+    public static async Task<string> ReadinessAsync(RelayProcess relay)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(relay.HttpUrl), Timeout = TimeSpan.FromSeconds(5) };
+        using var response = await http.GetAsync("/readyz");
+        return $"{(int)response.StatusCode} {(await response.Content.ReadAsStringAsync()).Trim()}";
+    }
+
+    /// <summary>The last lines of a relay's output, for failure messages.</summary>
+    public static string Tail(string output, int lines = 40) =>
+        string.Join('\n', output.Split('\n').TakeLast(lines));
+}
