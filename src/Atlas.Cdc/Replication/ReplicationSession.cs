@@ -267,11 +267,44 @@ internal sealed class ReplicationSession(
         await _stopReading.CancelAsync();
         var drained = await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
         await TryConfirmAsync(connection, tracker);
+        await WaitForServerToConfirmAsync(connection);
         if (drained)
             logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
                 options.ShutdownTimeout, tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+    }
+
+    /// <summary>
+    /// SendStatusUpdate only puts the position on the socket. Ending the stream cancels it (Npgsql sends a cancel
+    /// request), and the walsender can then release the slot before it has read that last status: the slot keeps
+    /// the previous confirmation and the next relay (a standby taking over at once) resends up to a confirm
+    /// interval of events. So the stream is ended only once pg_replication_slots shows the final position.
+    /// </summary>
+    private async Task WaitForServerToConfirmAsync(LogicalReplicationConnection connection)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        ulong serverConfirmed = 0;
+        try
+        {
+            await using var query = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
+            await query.OpenAsync(timeout.Token);
+            await using var command = new NpgsqlCommand("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", query);
+            command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
+            while (true)
+            {
+                serverConfirmed = await command.ExecuteScalarAsync(timeout.Token) is NpgsqlLogSequenceNumber lsn ? (ulong)lsn : 0;
+                if (serverConfirmed >= _lastConfirmed)
+                    return;
+                await connection.SendStatusUpdate(timeout.Token);
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("PostgreSQL shows slot {Slot} confirmed to {ServerLsn}, not the final {Lsn} ({Reason}): the next start may send the events in between again",
+                options.Slot, new NpgsqlLogSequenceNumber(serverConfirmed), new NpgsqlLogSequenceNumber(_lastConfirmed), e.Message);
+        }
     }
 
     private async Task<bool> SlotHeldByAsync(int backendPid, CancellationToken cancellationToken)
