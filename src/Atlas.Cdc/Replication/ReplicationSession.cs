@@ -29,7 +29,13 @@ internal sealed class ReplicationSession(
     private static readonly TimeSpan s_shutdownProbeAfter = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_shutdownProbeInterval = TimeSpan.FromSeconds(1);
 
+    // Reader position for a clean stop: between transactions, inside one, or stopped at a boundary (no new BEGIN).
+    private const int BetweenTransactions = 0;
+    private const int InTransaction = 1;
+    private const int StoppedAtBoundary = 2;
+
     private readonly CancellationTokenSource _stopReading = new();
+    private int _readerState = BetweenTransactions;
     private long _lastShutdownProbe;
     private AcknowledgementTracker? _tracker;
     private ulong _lastConfirmed;
@@ -130,6 +136,11 @@ internal sealed class ReplicationSession(
             switch (message)
             {
                 case BeginMessage begin:
+                    if (Interlocked.CompareExchange(ref _readerState, InTransaction, BetweenTransactions) == StoppedAtBoundary)
+                    {
+                        // Shutting down at a transaction boundary: this transaction is left for the next relay, whole.
+                        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                    }
                     transaction = tracker.Begin((ulong)begin.TransactionFinalLsn, begin.TransactionCommitTimestamp);
                     break;
 
@@ -158,6 +169,7 @@ internal sealed class ReplicationSession(
                     AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
                     metrics.Transactions.Add(1);
                     transaction = null;
+                    Interlocked.CompareExchange(ref _readerState, BetweenTransactions, InTransaction);
                     break;
             }
         }
@@ -261,11 +273,20 @@ internal sealed class ReplicationSession(
         }
     }
 
-    /// <summary>SIGTERM: stop reading, wait for acknowledgements (bounded), confirm, then end the stream.</summary>
+    /// <summary>
+    /// SIGTERM: finish reading the transaction in progress and stop before the next one, wait for acknowledgements,
+    /// confirm, then end the stream; all within Cdc:ShutdownTimeout. Stopping inside a transaction would leave its
+    /// already published events unconfirmable (no COMMIT read), and the next relay would send them again.
+    /// </summary>
     private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
     {
-        await _stopReading.CancelAsync();
-        var drained = await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
+        var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (Interlocked.CompareExchange(ref _readerState, StoppedAtBoundary, BetweenTransactions) == InTransaction &&
+               Stopwatch.GetTimestamp() < deadline)
+            await Task.Delay(10, CancellationToken.None);
+        await _stopReading.CancelAsync(); // past the deadline inside a huge transaction: stop where it is
+        var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
+        var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None);
         await TryConfirmAsync(connection, tracker);
         await WaitForServerToConfirmAsync(connection);
         if (drained)
