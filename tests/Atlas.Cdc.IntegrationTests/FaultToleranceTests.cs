@@ -133,6 +133,11 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
                          $"{expected.Values.Sum(ids => ids.Count)} events, {OrderAssertions.Duplicates(records)} duplicates");
     }
 
+    private static long PublishedSoFar(string metrics, string prefix) =>
+        metrics.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) is { } line
+            ? (long)double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+
     private static string Line(string text, string prefix) =>
         text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) ?? $"{prefix} (absent)";
 
@@ -217,6 +222,69 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         var ids = await scenario.InsertAsync(RelayCoreTests.Rows("Late", 10));
         await scenario.WaitForEventsAsync([scenario.Topic("Late")], ids);
         output.WriteLine($"streaming {ready.TotalSeconds:F1} s after PostgreSQL came back");
+    }
+
+    [Fact]
+    public async Task Sigterm_under_load_leaves_the_slot_confirmed_where_the_relay_drained_to()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("drainconfirm");
+        await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
+        for (var round = 1; round <= 5; round++)
+        {
+            var relay = await scenario.StartReadyRelayAsync();
+            await load.WaitForMoreAsync(300);
+            Assert.Equal(0, await relay.TerminateAsync(TimeSpan.FromSeconds(30)));
+
+            // What the relay says it confirmed is what PostgreSQL has, or a restart would resend events.
+            var drained = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Drained:", StringComparison.Ordinal));
+            var claimed = NpgsqlTypes.NpgsqlLogSequenceNumber.Parse(drained[(drained.LastIndexOf(' ') + 1)..].Trim());
+            var confirmed = await scenario.ConfirmedLsnAsync();
+            Assert.True(confirmed >= claimed, $"round {round}: the relay drained to {claimed}, the slot is confirmed to {confirmed}");
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_while_a_large_transaction_is_being_read_finishes_it_so_a_restart_sends_no_duplicates()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("sigtermbulk");
+        var topic = scenario.Topic("Bulk");
+        environment.Kafka.CreateTopic(topic, partitions: 8);
+        var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__MaxInFlightEvents"] = "200" });
+        List<Sandbox.KafkaRecord> first;
+        // Slow acknowledgements and a small in-flight limit keep the reader inside the transaction for seconds.
+        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromMilliseconds(50));
+        try
+        {
+            await scenario.ScalarAsync<int>(
+                "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) " +
+                "SELECT 'Bulk', 'bulk-' || (i % 10), 'Loaded', jsonb_build_object('i', i) FROM generate_series(1, 20000) AS i; SELECT 1");
+
+            // SIGTERM once the relay is inside the transaction: it has published some of it, not all.
+            var stopwatch = Stopwatch.StartNew();
+            var prefix = $"atlas_cdc_events_published_total{{topic=\"{topic}\"}} ";
+            long published;
+            while ((published = PublishedSoFar(await relay.GetTextAsync("/metrics"), prefix)) < 1000)
+            {
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), "the relay published almost nothing of the transaction");
+                await Task.Delay(20);
+            }
+            Assert.Equal(0, await relay.TerminateAsync(TimeSpan.FromSeconds(60)));
+            Assert.InRange(published, 1000, 15_000); // SIGTERM really came in the middle
+            first = await scenario.ReadTopicAsync(topic);
+            output.WriteLine($"SIGTERM after {published} of 20,000 events were published");
+        }
+        finally
+        {
+            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
+        }
+
+        await using var restarted = await scenario.StartReadyRelayAsync();
+        var ids = (await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM public.outbox")).ToList();
+        var records = await scenario.WaitForEventsAsync([topic], ids);
+        Assert.Equal(0, OrderAssertions.Duplicates(records));
+        output.WriteLine($"SIGTERM inside a 20,000-row transaction: {first.Count} events delivered before exit, {records.Count} in all, no duplicates");
     }
 
     [Fact]

@@ -29,7 +29,13 @@ internal sealed class ReplicationSession(
     private static readonly TimeSpan s_shutdownProbeAfter = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_shutdownProbeInterval = TimeSpan.FromSeconds(1);
 
+    // Reader position for a clean stop: between transactions, inside one, or stopped at a boundary (no new BEGIN).
+    private const int BetweenTransactions = 0;
+    private const int InTransaction = 1;
+    private const int StoppedAtBoundary = 2;
+
     private readonly CancellationTokenSource _stopReading = new();
+    private int _readerState = BetweenTransactions;
     private long _lastShutdownProbe;
     private AcknowledgementTracker? _tracker;
     private ulong _lastConfirmed;
@@ -132,6 +138,11 @@ internal sealed class ReplicationSession(
             switch (message)
             {
                 case BeginMessage begin:
+                    if (Interlocked.CompareExchange(ref _readerState, InTransaction, BetweenTransactions) == StoppedAtBoundary)
+                    {
+                        // Shutting down at a transaction boundary: this transaction is left for the next relay, whole.
+                        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                    }
                     transaction = tracker.Begin((ulong)begin.TransactionFinalLsn, begin.TransactionCommitTimestamp);
                     break;
 
@@ -160,6 +171,7 @@ internal sealed class ReplicationSession(
                     AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
                     metrics.Transactions.Add(1);
                     transaction = null;
+                    Interlocked.CompareExchange(ref _readerState, BetweenTransactions, InTransaction);
                     break;
             }
         }
@@ -264,17 +276,59 @@ internal sealed class ReplicationSession(
         }
     }
 
-    /// <summary>SIGTERM: stop reading, wait for acknowledgements (bounded), confirm, then end the stream.</summary>
+    /// <summary>
+    /// SIGTERM: finish reading the transaction in progress and stop before the next one, wait for acknowledgements,
+    /// confirm, then end the stream; all within Cdc:ShutdownTimeout. Stopping inside a transaction would leave its
+    /// already published events unconfirmable (no COMMIT read), and the next relay would send them again.
+    /// </summary>
     private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
     {
-        await _stopReading.CancelAsync();
-        var drained = await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
+        var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (Interlocked.CompareExchange(ref _readerState, StoppedAtBoundary, BetweenTransactions) == InTransaction &&
+               Stopwatch.GetTimestamp() < deadline)
+            await Task.Delay(10, CancellationToken.None);
+        await _stopReading.CancelAsync(); // past the deadline inside a huge transaction: stop where it is
+        var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
+        var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None);
         await TryConfirmAsync(connection, tracker);
+        await WaitForServerToConfirmAsync(connection);
         if (drained)
             logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
                 options.ShutdownTimeout, tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+    }
+
+    /// <summary>
+    /// SendStatusUpdate only puts the position on the socket. Ending the stream cancels it (Npgsql sends a cancel
+    /// request), and the walsender can then release the slot before it has read that last status: the slot keeps
+    /// the previous confirmation and the next relay (a standby taking over at once) resends up to a confirm
+    /// interval of events. So the stream is ended only once pg_replication_slots shows the final position.
+    /// </summary>
+    private async Task WaitForServerToConfirmAsync(LogicalReplicationConnection connection)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        ulong serverConfirmed = 0;
+        try
+        {
+            await using var query = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
+            await query.OpenAsync(timeout.Token);
+            await using var command = new NpgsqlCommand("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", query);
+            command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
+            while (true)
+            {
+                serverConfirmed = await command.ExecuteScalarAsync(timeout.Token) is NpgsqlLogSequenceNumber lsn ? (ulong)lsn : 0;
+                if (serverConfirmed >= _lastConfirmed)
+                    return;
+                await connection.SendStatusUpdate(timeout.Token);
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("PostgreSQL shows slot {Slot} confirmed to {ServerLsn}, not the final {Lsn} ({Reason}): the next start may send the events in between again",
+                options.Slot, new NpgsqlLogSequenceNumber(serverConfirmed), new NpgsqlLogSequenceNumber(_lastConfirmed), e.Message);
+        }
     }
 
     private async Task<bool> SlotHeldByAsync(int backendPid, CancellationToken cancellationToken)
