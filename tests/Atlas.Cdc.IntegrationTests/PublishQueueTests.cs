@@ -14,7 +14,8 @@ public class PublishQueueTests(CdcEnvironment environment)
         // The first relay only creates the slot, so the backlog below waits in it.
         var creator = await scenario.StartReadyRelayAsync();
         Assert.Equal(0, await creator.TerminateAsync(TimeSpan.FromSeconds(30)));
-        await CommitOneByOneAsync(scenario, 3000, keys: 7);
+        // Large enough that even a fast machine is still publishing it when SIGTERM comes.
+        await CommitOneByOneAsync(scenario, 20_000, keys: 7);
         var committed = await CommittedByKeyAsync(scenario);
 
         // Slow publishing (small in-flight limit, long linger) so the SIGTERM lands while events are queued.
@@ -26,14 +27,15 @@ public class PublishQueueTests(CdcEnvironment environment)
         await WaitForPublishedAsync(slow, atLeast: 200);
         Assert.Equal(0, await slow.TerminateAsync(TimeSpan.FromSeconds(30)));
         var publishedBeforeRestart = (await scenario.ReadTopicAsync(scenario.Topic("Queue"))).Count;
-        Assert.InRange(publishedBeforeRestart, 200, 2999);
+        Assert.InRange(publishedBeforeRestart, 200, 19_999);
 
         await using var restarted = await scenario.StartReadyRelayAsync();
         var records = await scenario.WaitForEventsAsync([scenario.Topic("Queue")], [.. committed.Values.SelectMany(ids => ids)]);
         OrderAssertions.FirstDeliveriesFollowCommitOrder(records, committed);
         // At most the one transaction the reader was inside when SIGTERM came is sent again: the reader usually
         // waits for capacity right after an insert, stops at that transaction's COMMIT, so it is never confirmed.
-        Assert.InRange(OrderAssertions.Duplicates(records), 0, 1);
+        var duplicates = OrderAssertions.Duplicates(records);
+        Assert.True(duplicates <= 1, $"{duplicates} duplicates; {publishedBeforeRestart} published before the restart. Draining relay's output:\n{slow.Output}");
     }
 
     /// <summary>One transaction per row, in the database, without a round trip each (a procedure may COMMIT).</summary>
@@ -51,8 +53,9 @@ public class PublishQueueTests(CdcEnvironment environment)
             END $$
             """, connection))
             await create.ExecuteNonQueryAsync();
+        // Durability of the test's own commits is not what is tested; this keeps 20,000 commits quick.
         await using var call = new NpgsqlCommand(
-            string.Create(CultureInfo.InvariantCulture, $"CALL pg_temp.commit_one_by_one({rows}, {keys})"), connection);
+            string.Create(CultureInfo.InvariantCulture, $"SET synchronous_commit = off; CALL pg_temp.commit_one_by_one({rows}, {keys})"), connection);
         await call.ExecuteNonQueryAsync();
     }
 

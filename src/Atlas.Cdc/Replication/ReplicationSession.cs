@@ -29,13 +29,12 @@ internal sealed class ReplicationSession(
     private static readonly TimeSpan s_shutdownProbeAfter = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_shutdownProbeInterval = TimeSpan.FromSeconds(1);
 
-    // Reader position for a clean stop: between transactions, inside one, or stopped at a boundary (no new BEGIN).
-    private const int BetweenTransactions = 0;
-    private const int InTransaction = 1;
-    private const int StoppedAtBoundary = 2;
-
+    // For a clean stop the reader finishes the transaction it is in and stops before the next BEGIN. The drain
+    // raises _stopAtBoundary first, then waits while _inTransaction: the reader checks the flag at every BEGIN,
+    // after clearing _inTransaction at the COMMIT before it, so it cannot start another transaction unseen.
+    private int _stopAtBoundary;
+    private int _inTransaction;
     private readonly CancellationTokenSource _stopReading = new();
-    private int _readerState = BetweenTransactions;
     private long _lastShutdownProbe;
     private AcknowledgementTracker? _tracker;
     private ulong _lastConfirmed;
@@ -138,8 +137,10 @@ internal sealed class ReplicationSession(
             switch (message)
             {
                 case BeginMessage begin:
-                    if (Interlocked.CompareExchange(ref _readerState, InTransaction, BetweenTransactions) == StoppedAtBoundary)
+                    Interlocked.Exchange(ref _inTransaction, 1);
+                    if (Volatile.Read(ref _stopAtBoundary) == 1)
                     {
+                        Interlocked.Exchange(ref _inTransaction, 0);
                         // Shutting down at a transaction boundary: this transaction is left for the next relay, whole.
                         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
                     }
@@ -171,7 +172,7 @@ internal sealed class ReplicationSession(
                     AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
                     metrics.Transactions.Add(1);
                     transaction = null;
-                    Interlocked.CompareExchange(ref _readerState, BetweenTransactions, InTransaction);
+                    Interlocked.Exchange(ref _inTransaction, 0);
                     break;
             }
         }
@@ -284,8 +285,8 @@ internal sealed class ReplicationSession(
     private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
-        while (Interlocked.CompareExchange(ref _readerState, StoppedAtBoundary, BetweenTransactions) == InTransaction &&
-               Stopwatch.GetTimestamp() < deadline)
+        Interlocked.Exchange(ref _stopAtBoundary, 1);
+        while (Volatile.Read(ref _inTransaction) == 1 && Stopwatch.GetTimestamp() < deadline)
             await Task.Delay(10, CancellationToken.None);
         await _stopReading.CancelAsync(); // past the deadline inside a huge transaction: stop where it is
         var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
