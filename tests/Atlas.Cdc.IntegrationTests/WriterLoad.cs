@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Atlas.Cdc.Sandbox;
 using Npgsql;
 
 namespace Atlas.Cdc.IntegrationTests;
@@ -65,6 +66,19 @@ internal sealed class WriterLoad : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await Task.WhenAll(_writers);
+    }
+
+    /// <summary>
+    /// Stops writing, waits until every committed event of this load is in <paramref name="topic"/> (duplicates
+    /// allowed), and asserts that each key's first deliveries follow its commit order.
+    /// </summary>
+    public async Task<LoadDelivery> StopAndCheckDeliveryAsync(string topic, TimeSpan? timeout = null)
+    {
+        await StopAsync();
+        var expected = await CommittedByKeyAsync();
+        var records = await _scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), timeout);
+        OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
+        return new LoadDelivery(expected.Values.Sum(ids => ids.Count), records);
     }
 
     /// <summary>
@@ -161,4 +175,10 @@ internal sealed class WriterLoad : IAsyncDisposable
             await StopAsync();
         _stop.Dispose();
     }
+}
+
+/// <summary>What a load's delivery check found: events committed, and every record read back.</summary>
+internal sealed record LoadDelivery(int Committed, List<KafkaRecord> Records)
+{
+    public int Duplicates => OrderAssertions.Duplicates(Records);
 }
