@@ -152,9 +152,6 @@ internal sealed class KafkaPublisher : IDisposable
 
     private const int MaxTopicsTracked = 10_000;
 
-    /// <summary>Waits for librdkafka to send what it holds (used on shutdown).</summary>
-    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
-
     private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
     {
         Interlocked.Decrement(ref _queuedMessages);

@@ -66,12 +66,12 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
     private async Task<SlotState> ReadSlotAsync(NpgsqlConnection connection, string database, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT plugin, slot_type, database, confirmed_flush_lsn, restart_lsn, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+            "SELECT plugin, slot_type, database, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
-            return new SlotState(false, 0, 0, null);
+            return new SlotState(false, 0);
 
         var plugin = reader.IsDBNull(0) ? null : reader.GetString(0);
         var slotType = reader.GetString(1);
@@ -85,9 +85,7 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
                 $"Replication slot '{options.Slot}' (Cdc:Slot) belongs to database '{slotDatabase}', but the relay connects to '{database}'.");
 
         var confirmed = reader.IsDBNull(3) ? 0UL : (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(3);
-        var restart = reader.IsDBNull(4) ? 0UL : (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(4);
-        int? activePid = reader.IsDBNull(5) ? null : reader.GetInt32(5);
-        return new SlotState(true, confirmed, restart, activePid);
+        return new SlotState(true, confirmed);
     }
 
     private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)

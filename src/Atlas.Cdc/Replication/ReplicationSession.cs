@@ -104,7 +104,7 @@ internal sealed class ReplicationSession(
             var created = await connection.CreatePgOutputReplicationSlot(options.Slot, temporarySlot: false,
                 slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport, cancellationToken: cancellationToken);
             logger.LogInformation("Created replication slot {Slot} (pgoutput) at LSN {Lsn}", options.Slot, created.ConsistentPoint);
-            return new SlotState(true, (ulong)created.ConsistentPoint, (ulong)created.ConsistentPoint, null);
+            return new SlotState(true, (ulong)created.ConsistentPoint);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
         {
@@ -148,10 +148,9 @@ internal sealed class ReplicationSession(
                     break;
 
                 case RelationMessage relation:
-                    outboxRelations[relation.RelationId] = OutboxColumnMap.Matches(relation, table)
-                        ? OutboxColumnMap.Create(relation, table)
-                        : null;
-                    if (!OutboxColumnMap.Matches(relation, table))
+                    var isOutbox = OutboxColumnMap.Matches(relation, table);
+                    outboxRelations[relation.RelationId] = isOutbox ? OutboxColumnMap.Create(relation, table) : null;
+                    if (!isOutbox)
                         logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
                             options.Publication, relation.Namespace, relation.RelationName);
                     break;
@@ -314,11 +313,9 @@ internal sealed class ReplicationSession(
         {
             await using var query = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
             await query.OpenAsync(timeout.Token);
-            await using var command = new NpgsqlCommand("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", query);
-            command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
             while (true)
             {
-                serverConfirmed = await command.ExecuteScalarAsync(timeout.Token) is NpgsqlLogSequenceNumber lsn ? (ulong)lsn : 0;
+                serverConfirmed = await SlotQueries.ConfirmedFlushLsnAsync(query, options.Slot, timeout.Token);
                 if (serverConfirmed >= _lastConfirmed)
                     return;
                 await connection.SendStatusUpdate(timeout.Token);

@@ -108,7 +108,7 @@ internal sealed class OutboxRetention(
             _pending.Dequeue(); // the slot has not moved for a long time; fewer checkpoints only delete later
         _pending.Enqueue(new RetentionCheckpoint(oldestRunning, (ulong)walInsert));
 
-        var confirmed = await ConfirmedLsnAsync(connection, cancellationToken);
+        var confirmed = await SlotQueries.ConfirmedFlushLsnAsync(connection, _options.Slot, cancellationToken);
         while (_pending.TryPeek(out var next) && next.WalInsertLsn <= confirmed)
             _horizon = _pending.Dequeue();
         if (_horizon is not { } horizon)
@@ -133,13 +133,6 @@ internal sealed class OutboxRetention(
         if (total > 0)
             logger.LogDebug("Outbox retention deleted {Rows} rows in {Batches} batches ({Elapsed} ms); horizon xid {Xid}, LSN {Lsn}",
                 total, batches, stopwatch.ElapsedMilliseconds, horizon.OldestRunningXid, new NpgsqlLogSequenceNumber(horizon.WalInsertLsn));
-    }
-
-    private async Task<ulong> ConfirmedLsnAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = _options.Slot });
-        return await command.ExecuteScalarAsync(cancellationToken) is NpgsqlLogSequenceNumber lsn ? (ulong)lsn : 0;
     }
 
     private void LogFailure(RetentionSql sql, Exception exception)

@@ -96,15 +96,6 @@ internal sealed class AcknowledgementTracker
         }
     }
 
-    public ulong ConfirmableLsn
-    {
-        get
-        {
-            lock (_lock)
-                return _confirmableLsn;
-        }
-    }
-
     /// <summary>Age of the oldest transaction not yet fully acknowledged, or zero when caught up.</summary>
     public TimeSpan OldestPendingAge(out DateTimeOffset? commitTime)
     {

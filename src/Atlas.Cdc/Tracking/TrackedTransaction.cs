@@ -21,11 +21,7 @@ internal sealed class TrackedTransaction(ulong commitLsn, DateTimeOffset commitT
     /// <summary>End of the commit record: confirming it tells PostgreSQL never to send this transaction again.</summary>
     public ulong EndLsn => Volatile.Read(ref _endLsn);
 
-    public long Pending => Interlocked.Read(ref _pending);
-
-    public bool IsSealed => _sealed;
-
-    /// <summary>Sealed and nothing pending. Reading <see cref="IsSealed"/> first makes every earlier send visible.</summary>
+    /// <summary>Sealed and nothing pending. Reading the seal first makes every earlier send visible.</summary>
     public bool IsComplete => _sealed && Interlocked.Read(ref _pending) == 0;
 
     internal void AddPending() => Interlocked.Increment(ref _pending);
