@@ -3,7 +3,6 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY .editorconfig Directory.Build.props Directory.Packages.props ./
-COPY build/ build/
 COPY src/Atlas.Cdc/Atlas.Cdc.csproj src/Atlas.Cdc/
 RUN dotnet restore src/Atlas.Cdc/Atlas.Cdc.csproj --runtime linux-x64
 COPY src/Atlas.Cdc/ src/Atlas.Cdc/
@@ -11,11 +10,7 @@ COPY src/Atlas.Cdc/ src/Atlas.Cdc/
 RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --runtime linux-x64 --self-contained false --no-restore --output /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
-# Confluent.Kafka is referenced without its librdkafka.redist package (build/Confluent.Kafka.targets):
-# the native library is the OS package.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 \
-    && rm -rf /var/lib/apt/lists/*
+# No OS librdkafka: the relay loads the one in its NuGet package (librdkafka.redist, under runtimes/).
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says; the base image's own port setting would only add a warning.

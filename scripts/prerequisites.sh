@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Installs the OS packages Atlas.Cdc's demo and tests need, when they are missing (Debian/Ubuntu, as root or with sudo):
-#   librdkafka1      the native Kafka client under Confluent.Kafka
-#   kcat             the independent Kafka consumer the tests and the demo read back with
+#   kcat             the independent Kafka consumer the tests and the demo read back with (it brings Debian's
+#                    librdkafka1 for itself; the relay never uses it: it loads librdkafka 2.16 from its NuGet package)
 #   postgresql-15    server binaries for the throwaway PostgreSQL (initdb, pg_ctl, pg_recvlogical, pgbench)
 #   prometheus       promtool and a real Prometheus for the metrics and dashboard tests
 set -euo pipefail
 
 packages=()
-dpkg -s librdkafka1 >/dev/null 2>&1 || packages+=(librdkafka1)
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql-15 postgresql-client-15)
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)

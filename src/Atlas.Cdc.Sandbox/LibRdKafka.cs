@@ -1,14 +1,20 @@
 using System.Runtime.InteropServices;
+using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.Sandbox;
 
 /// <summary>
-/// The few librdkafka entry points the mock cluster needs, bound to the OS library (Debian's librdkafka1,
-/// 2.0.2); the mock API is experimental and has no managed wrapper in Confluent.Kafka.
+/// The few librdkafka entry points the mock cluster needs; the mock API is experimental and has no managed wrapper
+/// in Confluent.Kafka. They bind to the library Confluent.Kafka itself loaded from its package
+/// (<see cref="NativeLibrdkafka"/>): one librdkafka per process, the one the producer uses.
 /// </summary>
 internal static partial class LibRdKafka
 {
-    private const string Library = "librdkafka.so.1";
+    private const string Library = "librdkafka";
+
+    static LibRdKafka() =>
+        NativeLibrary.SetDllImportResolver(typeof(LibRdKafka).Assembly,
+            (name, _, _) => name == Library ? NativeLibrdkafka.Handle : IntPtr.Zero);
 
     /// <summary>rd_kafka_type_t RD_KAFKA_PRODUCER.</summary>
     public const int ProducerType = 0;

@@ -7,7 +7,7 @@ namespace Atlas.Cdc.Sandbox;
 /// 127.0.0.1, hosted in this process (so any client, kcat or the relay, can connect while it lives).
 /// </summary>
 /// <remarks>
-/// Traps of the mock (librdkafka 2.0.2): any metadata request naming an unknown topic creates it with 4
+/// Traps of the mock (librdkafka 2.16): any metadata request naming an unknown topic creates it with 4
 /// partitions, so create topics explicitly before a client asks for them; each partition keeps only about
 /// 5 MB and silently drops older messages; broker ids start at 1. Calls are serialised with a lock and
 /// throw <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.

@@ -14,7 +14,6 @@ internal sealed record MachineInfo(int Cores, string CpuModel, double MemoryGiB,
         var memoryKb = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
         var postgres = await environment.Postgres.ScalarAsync<string>("SHOW server_version") ?? "?";
-        Publishing.NativeLibrdkafka.UseSystemLibraryWhenBundledIsMissing();
         return new MachineInfo(
             Environment.ProcessorCount,
             cpu,

@@ -46,7 +46,6 @@ internal static class PollingRelay
             throw new ArgumentException("polling-relay needs --connection, --bootstrap and --topic-prefix");
         kafka.BootstrapServers = bootstrap;
 
-        NativeLibrdkafka.UseSystemLibraryWhenBundledIsMissing();
         using var producer = new ProducerBuilder<byte[], byte[]>(ProducerSettings.Build(kafka)).Build();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();

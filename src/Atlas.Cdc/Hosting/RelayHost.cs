@@ -31,7 +31,6 @@ public static class RelayHost
         }
 
         UseConfiguredConsoleFormatter(builder);
-        NativeLibrdkafka.UseSystemLibraryWhenBundledIsMissing();
         builder.WebHost.UseUrls(options.Http.Url);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<IOptions<CdcOptions>>(Options.Create(options));
