@@ -7,8 +7,8 @@ namespace Atlas.Cdc.Observability;
 /// <summary>
 /// .NET runtime metrics under the names of OpenTelemetry's conventions for .NET (those of the runtime's own
 /// <c>System.Runtime</c> meter, dots to underscores, units and <c>_total</c> added), read from the runtime's APIs at
-/// scrape time. prometheus-net's own runtime metrics (its event-counter and meter adapters) are not used: they
-/// export counters as gauges and do not pass <c>promtool check metrics</c>.
+/// scrape time. prometheus-net's own runtime metrics (the event-counter and meter adapters of its default registry)
+/// are not used: they export the runtime's counters as gauges, and ten of them fail <c>promtool check metrics</c>.
 /// </summary>
 internal sealed class RuntimeMetrics : IDisposable
 {
