@@ -30,9 +30,19 @@ public class MetricsEndpointTests(CdcEnvironment environment)
                  {
                      "atlas_cdc_events_published_total", "atlas_cdc_end_to_end_latency_seconds_bucket", "atlas_cdc_replication_lag_bytes",
                      "atlas_cdc_slot_retained_wal_bytes", "atlas_cdc_producer_queue_messages", "atlas_cdc_build_info", "process_cpu_seconds_total",
-                     "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds", "dotnet_gc_collections_total",
+                     "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds", "process_max_fds", "process_num_threads",
+                     "atlas_cdc_outbox_rows_deleted_total", "dotnet_gc_collections_total", "dotnet_gc_pause_time_seconds_total",
+                     "dotnet_gc_last_collection_heap_size_bytes", "dotnet_thread_pool_threads",
                  })
             Assert.True(Regex.IsMatch(metrics, $"^{name}(\\{{[^}}]*\\}})? ", RegexOptions.Multiline), $"no {name} sample in:\n{metrics}");
+
+        // Prometheus asks for OpenMetrics first; the relay answers with the text format that was just linted.
+        using var http = new HttpClient { BaseAddress = new Uri(relay.HttpUrl) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.TryAddWithoutValidation("Accept",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        using var response = await http.SendAsync(request);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
     }
 
     [Fact]

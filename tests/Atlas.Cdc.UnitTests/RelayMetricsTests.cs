@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
+using Prometheus;
 
 namespace Atlas.Cdc.UnitTests;
 
@@ -17,6 +19,8 @@ public partial class RelayMetricsTests
         { "atlas_cdc_header_warnings_total", "counter" },
         { "atlas_cdc_reconnects_total", "counter" },
         { "atlas_cdc_transactions_total", "counter" },
+        { "atlas_cdc_outbox_rows_deleted_total", "counter" },
+        { "atlas_cdc_retention_errors_total", "counter" },
         { "atlas_cdc_events_in_flight", "gauge" },
         { "atlas_cdc_in_flight_bytes", "gauge" },
         { "atlas_cdc_producer_queue_messages", "gauge" },
@@ -37,6 +41,7 @@ public partial class RelayMetricsTests
         { "process_num_threads", "gauge" },
         { "dotnet_gc_collections_total", "counter" },
         { "dotnet_gc_pause_time_seconds_total", "counter" },
+        { "dotnet_gc_last_collection_heap_size_bytes", "gauge" },
         { "dotnet_thread_pool_threads", "gauge" },
     };
 
@@ -49,17 +54,27 @@ public partial class RelayMetricsTests
     [GeneratedRegex(@"(?<label>[^=,]+)=""(?:[^""\\]|\\.)*""")]
     private static partial Regex Label();
 
-    private static string ScrapeEverything(Action<RelayMetrics, RelayStatus>? record = null)
+    /// <summary>Everything a relay host registers, on a registry of its own, in prometheus-net's exposition text.</summary>
+    private static async Task<string> ScrapeEverythingAsync(Action<RelayMetrics, RelayStatus>? record = null)
     {
-        using var exporter = new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName);
+        var registry = Metrics.NewCustomRegistry();
         var status = new RelayStatus(new CdcOptions());
-        using var metrics = new RelayMetrics(status);
-        using var process = new ProcessMetrics();
+        var metrics = new RelayMetrics(registry);
+        _ = new StatusGauges(registry, status);
+        _ = new ProcessMetrics(registry);
+        using var runtime = new RuntimeMetrics(registry);
         status.SetSlotStats(serverWalLsn: 5000, restartLsn: 1000, confirmedFlushLsn: 4000);
         metrics.RecordPublished("outbox.event.Order", DateTimeOffset.UtcNow.AddMilliseconds(-20));
         metrics.RecordPublishError("Local_MsgTimedOut");
         record?.Invoke(metrics, status);
-        return exporter.Scrape();
+        return await ScrapeAsync(registry);
+    }
+
+    private static async Task<string> ScrapeAsync(CollectorRegistry registry)
+    {
+        using var text = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(text);
+        return Encoding.UTF8.GetString(text.ToArray());
     }
 
     private static Dictionary<string, string> Types(string text) =>
@@ -69,13 +84,13 @@ public partial class RelayMetricsTests
 
     [Theory]
     [MemberData(nameof(ContractMetrics))]
-    public void Contract_metrics_are_exported_with_their_type(string name, string type) =>
-        Assert.Equal(type, Assert.Contains(name, Types(ScrapeEverything())));
+    public async Task Contract_metrics_are_exported_with_their_type(string name, string type) =>
+        Assert.Equal(type, Assert.Contains(name, Types(await ScrapeEverythingAsync())));
 
     [Fact]
-    public void Every_exported_name_follows_prometheus_naming_conventions()
+    public async Task Every_exported_name_follows_prometheus_naming_conventions()
     {
-        var text = ScrapeEverything();
+        var text = await ScrapeEverythingAsync();
         var types = Types(text);
 
         Assert.NotEmpty(types);
@@ -102,23 +117,27 @@ public partial class RelayMetricsTests
     }
 
     [Fact]
-    public void Counters_without_labels_start_at_zero_so_rates_have_a_series_from_the_first_scrape()
+    public async Task Counters_without_labels_start_at_zero_so_rates_have_a_series_from_the_first_scrape()
     {
-        using var exporter = new PrometheusExporter(RelayMetrics.MeterName);
-        using var metrics = new RelayMetrics(new RelayStatus(new CdcOptions()));
+        var registry = Metrics.NewCustomRegistry();
+        _ = new RelayMetrics(registry);
 
-        var text = exporter.Scrape();
+        var text = await ScrapeAsync(registry);
 
         Assert.Contains("atlas_cdc_events_dead_lettered_total 0\n", text);
         Assert.Contains("atlas_cdc_reconnects_total 0\n", text);
         Assert.Contains("atlas_cdc_transactions_total 0\n", text);
         Assert.Contains("atlas_cdc_header_warnings_total 0\n", text);
+        Assert.Contains("atlas_cdc_outbox_rows_deleted_total 0\n", text);
+        Assert.Contains("atlas_cdc_retention_errors_total 0\n", text);
+        Assert.DoesNotContain("atlas_cdc_events_published_total{", text); // by topic: appears with its first event
+        Assert.DoesNotContain("atlas_cdc_publish_errors_total{", text);
     }
 
     [Fact]
-    public void Slot_figures_give_replication_lag_and_retained_wal_in_bytes()
+    public async Task Slot_figures_give_replication_lag_and_retained_wal_in_bytes()
     {
-        var text = ScrapeEverything();
+        var text = await ScrapeEverythingAsync();
 
         Assert.Contains("atlas_cdc_replication_lag_bytes 1000\n", text);
         Assert.Contains("atlas_cdc_slot_retained_wal_bytes 4000\n", text);
@@ -128,9 +147,9 @@ public partial class RelayMetricsTests
     }
 
     [Fact]
-    public void Stream_state_is_one_for_the_current_state_only()
+    public async Task Stream_state_is_one_for_the_current_state_only()
     {
-        var text = ScrapeEverything((_, status) => status.State = StreamState.Standby);
+        var text = await ScrapeEverythingAsync((_, status) => status.State = StreamState.Standby);
 
         Assert.Contains("atlas_cdc_stream_state{state=\"standby\"} 1\n", text);
         foreach (var other in new[] { "starting", "streaming", "reconnecting", "stopped" })
@@ -138,17 +157,119 @@ public partial class RelayMetricsTests
     }
 
     [Fact]
-    public void Build_info_names_the_relay_version_and_runtime()
+    public async Task Build_info_names_the_relay_version_and_runtime()
     {
-        var text = ScrapeEverything();
+        var text = await ScrapeEverythingAsync();
 
-        Assert.Matches(@"atlas_cdc_build_info\{runtime=""\.NET [0-9.]+[^""]*"",version=""[0-9]+\.[0-9]+\.[0-9]+[^""+]*""\} 1\n", text);
+        Assert.Matches(@"atlas_cdc_build_info\{version=""[0-9]+\.[0-9]+\.[0-9]+[^""+]*"",runtime=""\.NET [0-9.]+[^""]*""\} 1\n", text);
     }
 
     [Fact]
-    public void Process_metrics_describe_this_process()
+    public async Task Counters_count_what_the_relay_adds_and_published_events_count_by_topic()
     {
-        var text = ScrapeEverything();
+        var text = await ScrapeEverythingAsync((metrics, _) =>
+        {
+            metrics.DeadLettered.Add(1);
+            metrics.RowsDeleted.Add(250);
+            metrics.RowsDeleted.Add(50);
+            metrics.Transactions.Add(3);
+            metrics.RecordPublished("outbox.event.Order", DateTimeOffset.UtcNow);
+            metrics.RecordPublished("outbox.event.\"Odd\"", DateTimeOffset.UtcNow);
+        });
+
+        Assert.Contains("atlas_cdc_events_dead_lettered_total 1\n", text);
+        Assert.Contains("atlas_cdc_outbox_rows_deleted_total 300\n", text);
+        Assert.Contains("atlas_cdc_transactions_total 3\n", text);
+        Assert.Contains("atlas_cdc_events_published_total{topic=\"outbox.event.Order\"} 2\n", text);
+        Assert.Contains("atlas_cdc_events_published_total{topic=\"outbox.event.\\\"Odd\\\"\"} 1\n", text);
+    }
+
+    [Fact]
+    public async Task End_to_end_latency_is_a_histogram_with_the_explicit_buckets_from_1_ms_to_60_s()
+    {
+        // Recorded once, 20 ms (and a little) after the commit.
+        var text = await ScrapeEverythingAsync();
+
+        var buckets = Regex.Matches(text, @"^atlas_cdc_end_to_end_latency_seconds_bucket\{le=""([^""]+)""\} (\S+)$", RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        Assert.Equal(["0.001", "0.0025", "0.005", "0.01", "0.02", "0.03", "0.05", "0.075", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"],
+            buckets.Keys);
+        Assert.Equal("0", buckets["0.01"]);
+        Assert.Equal("1", buckets["1"]);
+        Assert.Equal("1", buckets["+Inf"]);
+        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count 1\n", text);
+    }
+
+    [Fact]
+    public async Task Slot_gauges_are_left_out_until_the_slot_was_first_read()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var status = new RelayStatus(new CdcOptions());
+        _ = new StatusGauges(registry, status);
+
+        var before = await ScrapeAsync(registry);
+        status.SetSlotStats(serverWalLsn: 300, restartLsn: 100, confirmedFlushLsn: 200);
+        var after = await ScrapeAsync(registry);
+
+        Assert.DoesNotMatch("(?m)^atlas_cdc_replication_lag_bytes ", before);
+        Assert.DoesNotMatch("(?m)^atlas_cdc_slot_retained_wal_bytes ", before);
+        Assert.Contains("atlas_cdc_confirmed_lsn 0\n", before);
+        Assert.Contains("atlas_cdc_replication_lag_bytes 100\n", after);
+        Assert.Contains("atlas_cdc_slot_retained_wal_bytes 200\n", after);
+    }
+
+    [Fact]
+    public async Task Each_host_registry_starts_from_zero_so_a_relay_run_twice_in_one_process_counts_afresh()
+    {
+        var first = Metrics.NewCustomRegistry();
+        new RelayMetrics(first).Reconnects.Add(2);
+        var second = Metrics.NewCustomRegistry();
+        _ = new RelayMetrics(second);
+
+        Assert.Contains("atlas_cdc_reconnects_total 2\n", await ScrapeAsync(first));
+        Assert.Contains("atlas_cdc_reconnects_total 0\n", await ScrapeAsync(second));
+    }
+
+    [Fact]
+    public void A_counter_named_without_total_is_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RelayCounter(Metrics.NewCustomRegistry(), "atlas_cdc_things", "Things."));
+
+        Assert.Contains("atlas_cdc_things", error.Message);
+    }
+
+    [Fact]
+    public async Task Runtime_metrics_count_garbage_collections_by_generation_and_exceptions_by_type()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        using var runtime = new RuntimeMetrics(registry);
+        double Value(string text, string sample) => double.Parse(
+            Regex.Match(text, $"^{Regex.Escape(sample)} (\\S+)$", RegexOptions.Multiline).Groups[1].Value, CultureInfo.InvariantCulture);
+        var before = await ScrapeAsync(registry);
+
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        try
+        {
+            throw new TimeZoneNotFoundException("counted");
+        }
+        catch (TimeZoneNotFoundException)
+        {
+        }
+        var after = await ScrapeAsync(registry);
+
+        Assert.True(Value(after, "dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}")
+            > Value(before, "dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}"), after);
+        Assert.Equal(1, Value(after, "dotnet_exceptions_total{error_type=\"TimeZoneNotFoundException\"}"));
+        foreach (var heap in new[] { "gen0", "gen1", "gen2", "loh", "poh" })
+            Assert.Contains($"dotnet_gc_last_collection_heap_size_bytes{{gc_heap_generation=\"{heap}\"}} ", after);
+        Assert.InRange(Value(after, "dotnet_thread_pool_threads"), 1, 10_000);
+        Assert.True(Value(after, "dotnet_gc_pause_time_seconds_total") > 0, after);
+    }
+
+    [Fact]
+    public async Task Process_metrics_describe_this_process()
+    {
+        var text = await ScrapeEverythingAsync();
         double Value(string name) => double.Parse(
             Regex.Match(text, $"^{name} (\\S+)$", RegexOptions.Multiline).Groups[1].Value, CultureInfo.InvariantCulture);
 

@@ -36,20 +36,12 @@ public static class RelayHost
         builder.Services.AddSingleton<IOptions<CdcOptions>>(Options.Create(options));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RelayStatus>();
-        builder.Services.AddSingleton<RelayMetrics>();
-        builder.Services.AddSingleton<ProcessMetrics>();
-        builder.Services.AddSingleton(_ =>
-            new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName));
+        builder.Services.AddRelayMetrics();
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         await using var app = builder.Build();
-        // The listener first, then the instruments, all before the worker starts: no measurement is missed,
-        // not even the zeros the counters start with.
-        app.Services.GetRequiredService<PrometheusExporter>();
-        app.Services.GetRequiredService<RelayMetrics>();
-        app.Services.GetRequiredService<ProcessMetrics>();
         MapEndpoints(app);
 
         Environment.ExitCode = 0;
@@ -83,6 +75,6 @@ public static class RelayHost
         app.MapGet("/readyz", (RelayStatus status) => status.IsReady(out var reason)
             ? Results.Text($"ready: {reason}\n")
             : Results.Text($"not ready: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Scrape(), PrometheusExporter.ContentType));
+        app.MapRelayMetrics();
     }
 }

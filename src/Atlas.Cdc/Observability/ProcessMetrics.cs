@@ -1,74 +1,54 @@
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Globalization;
+using Prometheus;
 
 namespace Atlas.Cdc.Observability;
 
 /// <summary>
-/// The standard Prometheus process metrics (<c>process_cpu_seconds_total</c>, <c>process_resident_memory_bytes</c>,
-/// <c>process_start_time_seconds</c>, <c>process_open_fds</c>...), so dashboards and alerts written for any
-/// Prometheus client work on the relay too. Read from the OS at scrape time; fds and threads from /proc on Linux.
+/// The standard Prometheus process metrics, so dashboards and alerts written for any Prometheus client work on the
+/// relay too. prometheus-net's <see cref="DotNetStats"/> gives <c>process_cpu_seconds_total</c>,
+/// <c>process_start_time_seconds</c>, <c>process_virtual_memory_bytes</c> and <c>process_num_threads</c> (and a few
+/// of its own names); the three standard names it lacks, <c>process_resident_memory_bytes</c>,
+/// <c>process_open_fds</c> and <c>process_max_fds</c>, are read here at scrape time (fds from /proc on Linux).
 /// </summary>
-internal sealed class ProcessMetrics : IDisposable
+internal sealed class ProcessMetrics
 {
-    public const string MeterName = "Atlas.Cdc.Process";
-
     private const string FdDirectory = "/proc/self/fd";
-    private const string TaskDirectory = "/proc/self/task";
     private const string LimitsFile = "/proc/self/limits";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Gauge _residentMemory;
+    private readonly Gauge _openFds;
+    private readonly Gauge _maxFds;
 
-    public ProcessMetrics()
+    public ProcessMetrics(CollectorRegistry registry)
     {
-        double startTime;
-        using (var process = Process.GetCurrentProcess())
-            startTime = (process.StartTime.ToUniversalTime() - DateTime.UnixEpoch).TotalSeconds;
-
-        _meter.CreateObservableCounter("process_cpu_seconds", () => Environment.CpuUsage.TotalTime.TotalSeconds, "s",
-            "Total user and system CPU time spent in seconds.");
-        _meter.CreateObservableGauge("process_resident_memory_bytes", () => Environment.WorkingSet, "By",
-            "Resident memory size in bytes.");
-        _meter.CreateObservableGauge("process_virtual_memory_bytes", VirtualMemoryBytes, "By",
-            "Virtual memory size in bytes.");
-        _meter.CreateObservableGauge("process_start_time_seconds", () => startTime, "s",
-            "Start time of the process since unix epoch in seconds.");
-        _meter.CreateObservableGauge("process_open_fds", OpenFileDescriptors, "",
-            "Number of open file descriptors.");
-        _meter.CreateObservableGauge("process_max_fds", MaxFileDescriptors, "",
-            "Maximum number of open file descriptors.");
-        _meter.CreateObservableGauge("process_num_threads", Threads, "",
-            "Number of OS threads in the process.");
+        DotNetStats.Register(registry);
+        var factory = Metrics.WithCustomRegistry(registry);
+        // Without /proc (not Linux) the fd gauges are left out rather than reported as 0.
+        var whenKnown = new GaugeConfiguration { SuppressInitialValue = true };
+        _residentMemory = factory.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+        _openFds = factory.CreateGauge("process_open_fds", "Number of open file descriptors.", whenKnown);
+        _maxFds = factory.CreateGauge("process_max_fds", "Maximum number of open file descriptors.", whenKnown);
+        registry.AddBeforeCollectCallback(Read);
     }
 
-    private static long VirtualMemoryBytes()
+    private void Read()
     {
-        using var process = Process.GetCurrentProcess();
-        return process.VirtualMemorySize64;
+        _residentMemory.Set(Environment.WorkingSet); // resident set size on Linux
+        if (Directory.Exists(FdDirectory))
+            _openFds.Set(Directory.EnumerateFileSystemEntries(FdDirectory).Count());
+        if (MaxFileDescriptors() is { } limit)
+            _maxFds.Set(limit);
     }
 
-    private static IEnumerable<Measurement<int>> OpenFileDescriptors() =>
-        Directory.Exists(FdDirectory) ? [new Measurement<int>(Directory.EnumerateFileSystemEntries(FdDirectory).Count())] : [];
-
-    private static IEnumerable<Measurement<int>> Threads()
-    {
-        if (Directory.Exists(TaskDirectory))
-            return [new Measurement<int>(Directory.EnumerateDirectories(TaskDirectory).Count())];
-        using var process = Process.GetCurrentProcess();
-        return [new Measurement<int>(process.Threads.Count)];
-    }
-
-    /// <summary>The soft limit from the "Max open files" line of /proc/self/limits; nothing elsewhere.</summary>
-    private static IEnumerable<Measurement<long>> MaxFileDescriptors()
+    /// <summary>The soft limit from the "Max open files" line of /proc/self/limits; null elsewhere.</summary>
+    private static long? MaxFileDescriptors()
     {
         if (!File.Exists(LimitsFile))
-            return [];
+            return null;
         var line = File.ReadLines(LimitsFile).FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
         var fields = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return fields is [var soft, ..] && long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var limit)
-            ? [new Measurement<long>(limit)]
-            : [];
+            ? limit
+            : null;
     }
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -1,107 +1,65 @@
-using System.Diagnostics.Metrics;
 using System.Reflection;
-using System.Runtime.InteropServices;
+using Prometheus;
 
 namespace Atlas.Cdc.Observability;
 
 /// <summary>
-/// The relay's instruments, on the <c>Atlas.Cdc</c> meter. Names are already Prometheus names; the exporter
-/// only adds <c>_total</c> to counters. Gauges are read from <see cref="RelayStatus"/> at scrape time.
-/// Create the exporter first: counters without labels start at 0 here, so rate() and increase() have a series
-/// from the first scrape, and a listener that comes later misses those zeros.
+/// The relay's counters and latency histogram, on the host's registry (prometheus-net). Names are the exported
+/// names. A new counter is one line: <c>public RelayCounter Name { get; } = new(registry, "atlas_cdc_..._total", "help");</c>;
+/// a labelled one is a prometheus-net <see cref="Counter"/> field made like <c>_published</c>, with a Record method.
+/// The gauges of the relay's state are read at scrape time by <see cref="StatusGauges"/>.
 /// </summary>
-internal sealed class RelayMetrics : IDisposable
+internal sealed class RelayMetrics(CollectorRegistry registry)
 {
-    public const string MeterName = "Atlas.Cdc";
-
     /// <summary>Latency buckets in seconds: fine below 100 ms, where the relay is meant to live.</summary>
     private static readonly double[] s_latencyBuckets =
         [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-    private readonly Meter _meter = new(MeterName);
-    private readonly Counter<long> _published;
-    private readonly Counter<long> _publishErrors;
-    private readonly Histogram<double> _latency;
+    // Labelled series appear with their first event: a topic or error kind is not known before.
+    private readonly Counter _published = Metrics.WithCustomRegistry(registry).CreateCounter(
+        "atlas_cdc_events_published_total", "Events acknowledged by Kafka, by topic.", "topic");
 
-    public RelayMetrics(RelayStatus status)
-    {
-        _published = _meter.CreateCounter<long>("atlas_cdc_events_published", "{event}", "Events acknowledged by Kafka, by topic.");
-        DeadLettered = _meter.CreateCounter<long>("atlas_cdc_events_dead_lettered", "{event}", "Events Kafka refused for good, written to the dead-letter topic.");
-        _publishErrors = _meter.CreateCounter<long>("atlas_cdc_publish_errors", "{error}", "Delivery errors reported by the Kafka producer, by librdkafka error code.");
-        HeaderWarnings = _meter.CreateCounter<long>("atlas_cdc_header_warnings", "{event}", "Events whose headers column could not be carried entry by entry.");
-        Reconnects = _meter.CreateCounter<long>("atlas_cdc_reconnects", "{reconnect}", "Replication sessions ended by a transient failure and started again.");
-        Transactions = _meter.CreateCounter<long>("atlas_cdc_transactions", "{transaction}", "Transactions decoded from the slot.");
-        RowsDeleted = _meter.CreateCounter<long>("atlas_cdc_outbox_rows_deleted", "{row}", "Outbox rows deleted by retention (delivered and older than Cdc:Retention:Age).");
-        RetentionErrors = _meter.CreateCounter<long>("atlas_cdc_retention_errors", "{error}", "Outbox retention runs that failed.");
-        _latency = _meter.CreateHistogram("atlas_cdc_end_to_end_latency_seconds", "s",
-            "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_latencyBuckets });
-        DeadLettered.Add(0);
-        HeaderWarnings.Add(0);
-        Reconnects.Add(0);
-        Transactions.Add(0);
+    private readonly Counter _publishErrors = Metrics.WithCustomRegistry(registry).CreateCounter(
+        "atlas_cdc_publish_errors_total", "Delivery errors reported by the Kafka producer, by librdkafka error code.", "kind");
 
-        _meter.CreateObservableGauge("atlas_cdc_events_in_flight", () => status.Tracker?.InFlightEvents ?? 0, "{event}",
-            "Events sent to Kafka and not yet acknowledged.");
-        _meter.CreateObservableGauge("atlas_cdc_in_flight_bytes", () => status.Tracker?.InFlightBytes ?? 0, "By",
-            "Bytes of events sent to Kafka and not yet acknowledged.");
-        _meter.CreateObservableGauge("atlas_cdc_producer_queue_messages", () => status.Publisher?.QueuedMessages ?? 0, "{message}",
-            "Messages handed to the Kafka producer (librdkafka's queue) whose delivery report has not arrived yet.");
-        _meter.CreateObservableGauge("atlas_cdc_lag_seconds", () => (status.Tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero).TotalSeconds, "s",
-            "Age of the oldest transaction not yet fully acknowledged by Kafka; 0 when caught up.");
-        _meter.CreateObservableGauge("atlas_cdc_confirmed_lsn", () => (double)status.ConfirmedLsn, "",
-            "Last LSN confirmed to PostgreSQL (as a number).");
-        _meter.CreateObservableGauge("atlas_cdc_replication_lag_bytes", () => Optional(status.ReplicationLagBytes), "By",
-            "Server WAL position minus the confirmed LSN.");
-        _meter.CreateObservableGauge("atlas_cdc_slot_retained_wal_bytes", () => Optional(status.RetainedWalBytes), "By",
-            "Server WAL position minus the slot's restart_lsn: WAL kept on disk for this slot.");
-        _meter.CreateObservableGauge("atlas_cdc_stream_state", () => StateMeasurements(status.State), "",
-            "1 for the relay's current stream state, 0 for the others.");
-        _meter.CreateObservableGauge("atlas_cdc_ready", () => status.IsReady(out _) ? 1 : 0, "",
-            "1 while streaming with a working producer (what /readyz answers).");
-        var buildLabels = new KeyValuePair<string, object?>[]
-        {
-            new("version", Version),
-            new("runtime", RuntimeInformation.FrameworkDescription),
-        };
-        _meter.CreateObservableGauge("atlas_cdc_build_info", () => new Measurement<int>(1, buildLabels), "",
-            "Always 1; the labels say which relay version and .NET runtime run.");
-    }
+    private readonly Histogram _latency = Metrics.WithCustomRegistry(registry).CreateHistogram(
+        "atlas_cdc_end_to_end_latency_seconds", "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
+        new HistogramConfiguration { Buckets = s_latencyBuckets });
 
     /// <summary>The relay's informational version (without the source revision suffix).</summary>
     public static string Version { get; } =
         (typeof(RelayMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
         .Split('+')[0];
 
-    public Counter<long> DeadLettered { get; }
+    /// <summary>Events Kafka refused for good, written to the dead-letter topic.</summary>
+    public RelayCounter DeadLettered { get; } = new(registry, "atlas_cdc_events_dead_lettered_total",
+        "Events Kafka refused for good, written to the dead-letter topic.");
 
-    public Counter<long> HeaderWarnings { get; }
+    /// <summary>Events whose headers column could not be carried entry by entry.</summary>
+    public RelayCounter HeaderWarnings { get; } = new(registry, "atlas_cdc_header_warnings_total",
+        "Events whose headers column could not be carried entry by entry.");
 
-    public Counter<long> Reconnects { get; }
+    /// <summary>Replication sessions ended by a transient failure and started again.</summary>
+    public RelayCounter Reconnects { get; } = new(registry, "atlas_cdc_reconnects_total",
+        "Replication sessions ended by a transient failure and started again.");
 
-    public Counter<long> Transactions { get; }
+    /// <summary>Transactions decoded from the slot.</summary>
+    public RelayCounter Transactions { get; } = new(registry, "atlas_cdc_transactions_total", "Transactions decoded from the slot.");
 
-    public Counter<long> RowsDeleted { get; }
+    /// <summary>Outbox rows deleted by retention.</summary>
+    public RelayCounter RowsDeleted { get; } = new(registry, "atlas_cdc_outbox_rows_deleted_total",
+        "Outbox rows deleted by retention (delivered and older than Cdc:Retention:Age).");
 
-    public Counter<long> RetentionErrors { get; }
+    /// <summary>Outbox retention runs that failed.</summary>
+    public RelayCounter RetentionErrors { get; } = new(registry, "atlas_cdc_retention_errors_total", "Outbox retention runs that failed.");
 
+    /// <summary>Counts an event Kafka acknowledged and records its latency from the commit in PostgreSQL.</summary>
     public void RecordPublished(string topic, DateTimeOffset commitTime)
     {
-        _published.Add(1, new KeyValuePair<string, object?>("topic", topic));
-        _latency.Record(Math.Max((DateTimeOffset.UtcNow - commitTime).TotalSeconds, 0));
+        _published.WithLabels(topic).Inc();
+        _latency.Observe(Math.Max((DateTimeOffset.UtcNow - commitTime).TotalSeconds, 0));
     }
 
-    public void RecordPublishError(string kind) => _publishErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
-
-    private static IEnumerable<Measurement<double>> Optional(long? value) =>
-        value is { } v ? [new Measurement<double>(v)] : [];
-
-    private static IEnumerable<Measurement<int>> StateMeasurements(StreamState current)
-    {
-        foreach (var state in Enum.GetValues<StreamState>())
-            yield return new Measurement<int>(state == current ? 1 : 0,
-                new KeyValuePair<string, object?>("state", state.ToString().ToLowerInvariant()));
-    }
-
-    public void Dispose() => _meter.Dispose();
+    /// <summary>Counts a delivery report with an error, by librdkafka error code.</summary>
+    public void RecordPublishError(string kind) => _publishErrors.WithLabels(kind).Inc();
 }
