@@ -103,8 +103,8 @@ internal static class OutboxRowFactory
         string json;
         try
         {
-            var typeInfo = options.EffectiveSerializerOptions.GetTypeInfo(descriptor.ClrType);
-            json = JsonSerializer.Serialize(outboxEvent, typeInfo);
+            // With a source-generated context's options, the type's JsonTypeInfo comes from that context.
+            json = JsonSerializer.Serialize(outboxEvent, descriptor.ClrType, options.EffectiveSerializerOptions);
         }
         catch (JsonException e)
         {
