@@ -4,7 +4,7 @@ using Npgsql;
 namespace Atlas.Cdc.Outbox.Tests;
 
 /// <summary>
-/// One test's database: sql/ applied, a business table <c>orders</c>, and a login role granted atlas_cdc_writer
+/// One test's database: sql/ applied, a business table <c>orders</c> (created_at is now(): the inserting transaction's start), and a login role granted atlas_cdc_writer
 /// (plus rights on <c>orders</c>), as an application team's service would have. Disposing drops both.
 /// </summary>
 public sealed class OutboxDatabase(OutboxEnvironment environment, string name) : IAsyncDisposable
@@ -27,7 +27,7 @@ public sealed class OutboxDatabase(OutboxEnvironment environment, string name) :
         foreach (var file in Directory.GetFiles(RepositoryPaths.SqlDirectory, "*.sql").Order(StringComparer.Ordinal))
             await ExecuteAsync(connection, await File.ReadAllTextAsync(file));
         await ExecuteAsync(connection, $"""
-            CREATE TABLE public.orders (id uuid PRIMARY KEY, customer text NOT NULL, total numeric NOT NULL);
+            CREATE TABLE public.orders (id uuid PRIMARY KEY, customer text NOT NULL, total numeric NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WriterRole}') THEN CREATE ROLE {WriterRole} LOGIN; END IF;
             END $$;
