@@ -199,6 +199,33 @@ public class NpgsqlWriterTests(OutboxEnvironment environment)
     }
 
     [Fact]
+    public async Task Batch_of_100_is_one_network_round_trip()
+    {
+        await using var db = await environment.CreateDatabaseAsync("roundtrip");
+        await using var counter = new RoundTripCounter(environment.Postgres.Port);
+        var connectionString = new NpgsqlConnectionStringBuilder(db.WriterConnectionString) { Port = counter.Port, Pooling = false }.ConnectionString;
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.AddOutboxEventAsync(Payment("warm-up"), transaction); // BEGIN goes out with the first command
+
+        counter.Reset();
+        var results = await connection.AddOutboxEventsAsync(
+            Enumerable.Range(0, 100).Select(i => (object)Payment($"p-{i}", commandId: i % 2 == 0 ? $"cmd-{i}" : null)), transaction);
+        var batchRoundTrips = counter.RoundTrips;
+        counter.Reset();
+        for (var i = 0; i < 3; i++)
+            await connection.AddOutboxEventAsync(Payment($"q-{i}"), transaction);
+        var singleRoundTrips = counter.RoundTrips;
+        await transaction.CommitAsync();
+
+        Assert.Equal(1, batchRoundTrips);
+        Assert.Equal(3, singleRoundTrips);
+        Assert.Equal(100, results.Count(r => r.Inserted));
+        Assert.Equal(104, await db.OutboxCountAsync());
+    }
+
+    [Fact]
     public async Task Trace_context_of_the_current_activity_goes_into_headers_with_the_callers_extra_headers()
     {
         await using var db = await environment.CreateDatabaseAsync("trace");
