@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's second command: installs what the tests need, builds, and runs every test (unit, then integration
-# against a real PostgreSQL 15 and a Kafka-protocol broker). Ends with one "N passed, N failed" line.
+# against a real PostgreSQL 15 and a Kafka-protocol broker, then the outbox writer library). Ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prerequisites.sh
@@ -8,7 +8,7 @@ dotnet build Atlas.Cdc.sln -c Release -v quiet -nologo
 
 log=$(mktemp)
 status=0
-for project in tests/Atlas.Cdc.UnitTests tests/Atlas.Cdc.IntegrationTests; do
+for project in tests/Atlas.Cdc.UnitTests tests/Atlas.Cdc.IntegrationTests tests/Atlas.Cdc.Outbox.Tests; do
     dotnet test "$project" -c Release --no-build 2>&1 | tee -a "$log" || status=1
 done
 

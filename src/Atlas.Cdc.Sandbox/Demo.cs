@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Outbox;
 using Npgsql;
 
 namespace Atlas.Cdc.Sandbox;
@@ -77,7 +78,7 @@ public static class Demo
         return exitCode == 0 && Interlocked.Read(ref delivered) > 0 ? 0 : 1;
     }
 
-    /// <summary>Business transactions of one to three events, written as atlas_cdc_writer (INSERT only).</summary>
+    /// <summary>Business transactions of one to three events, written with Atlas.Cdc.Outbox as atlas_cdc_writer (INSERT only).</summary>
     private static async Task GenerateAsync(string connectionString, CancellationToken cancellationToken)
     {
         var random = new Random();
@@ -90,20 +91,17 @@ public static class Demo
             for (var n = 1; !cancellationToken.IsCancellationRequested; n++)
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                // A span per business transaction: the library writes its traceparent into each event's headers.
+                using var span = new Activity("demo.business-transaction").Start();
                 var aggregate = s_aggregates[random.Next(s_aggregates.Length)];
-                var events = random.Next(1, 4);
-                for (var e = 0; e < events; e++)
+                var id = $"{aggregate.ToLowerInvariant()}-{random.Next(1, 6)}";
+                var events = Enumerable.Range(0, random.Next(1, 4)).Select(step => (object)(aggregate switch
                 {
-                    await using var insert = new NpgsqlCommand(
-                        "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
-                        connection, transaction);
-                    insert.Parameters.Add(new NpgsqlParameter { Value = aggregate });
-                    insert.Parameters.Add(new NpgsqlParameter { Value = $"{aggregate.ToLowerInvariant()}-{random.Next(1, 6)}" });
-                    insert.Parameters.Add(new NpgsqlParameter { Value = $"{aggregate}Updated" });
-                    insert.Parameters.Add(new NpgsqlParameter { Value = $$"""{"n": {{n}}, "step": {{e}}, "amount": {{random.Next(1, 500)}}}""" });
-                    insert.Parameters.Add(new NpgsqlParameter { Value = $$"""{"traceparent": "00-{{Guid.NewGuid():N}}-{{random.NextInt64():x16}}-01"}""" });
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
+                    "Order" => new OrderUpdated(id, n, step, random.Next(1, 500)),
+                    "Payment" => new PaymentUpdated(id, n, step, random.Next(1, 500)),
+                    _ => new ShipmentUpdated(id, n, step, random.Next(1, 500)),
+                }));
+                await connection.AddOutboxEventsAsync(events, transaction, cancellationToken: cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 await Task.Delay(random.Next(300, 1200), cancellationToken);
             }
