@@ -10,7 +10,8 @@ public static class Durations
 {
     /// <summary>
     /// <c>0 s</c>, <c>250 ms</c>, <c>1.5 s</c>, <c>10 s</c>, <c>2 min</c>, <c>1 min 30 s</c>, <c>1 h 30 min</c>,
-    /// <c>1 d</c>: the largest units first, zero parts left out, milliseconds only below a second.
+    /// <c>1 d</c>: the largest units first, zero parts left out, milliseconds only below a second (whole ones from
+    /// 10 ms up), seconds to the millisecond.
     /// </summary>
     public static string Format(TimeSpan duration)
     {
@@ -18,10 +19,14 @@ public static class Durations
             return "-" + Format(duration.Duration());
         if (duration == TimeSpan.Zero)
             return "0 s";
-        if (duration < TimeSpan.FromSeconds(1))
-            return Number(duration.TotalMilliseconds, 3) + " ms";
+        if (duration.TotalMilliseconds < 10)
+            return Number(duration.TotalMilliseconds, 2) + " ms";
+        // Whole milliseconds from here on, so that 999.6 ms is 1 s and 59.9996 s is 1 min, not 60 s.
+        var milliseconds = Math.Round(duration.TotalMilliseconds, MidpointRounding.AwayFromZero);
+        if (milliseconds < 1000)
+            return Number(milliseconds, 0) + " ms";
 
-        duration = TimeSpan.FromMilliseconds(Math.Round(duration.TotalMilliseconds)); // so 59.9996 s is 1 min, not 60 s
+        duration = TimeSpan.FromMilliseconds(milliseconds);
         var parts = new List<string>(4);
         if (duration.Days > 0)
             parts.Add(duration.Days.ToString(CultureInfo.InvariantCulture) + " d");
