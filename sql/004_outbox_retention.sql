@@ -12,3 +12,8 @@ COMMENT ON VIEW public.outbox_retention IS
 
 REVOKE ALL ON public.outbox_retention FROM PUBLIC;
 GRANT SELECT ON public.outbox_retention TO atlas_cdc_relay;
+
+-- Retention deletes the oldest rows; when the outbox then drains, (auto)vacuum would truncate the empty pages at
+-- the table's end, which takes an ACCESS EXCLUSIVE lock that every INSERT queues behind. Keep those pages instead
+-- (they are reused by the next inserts), so that inserts never wait for anything retention set off.
+ALTER TABLE public.outbox SET (vacuum_truncate = false);

@@ -160,7 +160,7 @@ public static class KafkaTopicReader
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new KcatException(
-                $"Reading topic '{topic}' did not reach its end within {timeout} ({records.Count} messages read); are the brokers up?",
+                $"Reading topic '{topic}' did not reach its end within {Durations.Format(timeout)} ({records.Count} messages read); are the brokers up?",
                 Describe(arguments), exitCode: null, "", ex);
         }
 

@@ -79,7 +79,7 @@ internal static class ProcessRunner
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Kill(process);
-            throw new TimeoutException($"'{command}' did not finish within {timeout}.");
+            throw new TimeoutException($"'{command}' did not finish within {Durations.Format(timeout ?? TimeSpan.Zero)}.");
         }
         catch (OperationCanceledException)
         {

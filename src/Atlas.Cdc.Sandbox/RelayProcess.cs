@@ -58,14 +58,17 @@ public sealed class RelayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the relay with <c>Cdc__...</c> settings; a free loopback port is chosen for HTTP unless given.</summary>
-    public static RelayProcess Start(IReadOnlyDictionary<string, string> settings, string? assemblyPath = null)
+    /// <param name="settings">Environment variables such as <c>Cdc__Slot</c>.</param>
+    /// <param name="assemblyPath">The relay's Atlas.Cdc.dll; <see cref="DefaultAssemblyPath"/> when null.</param>
+    /// <param name="workingDirectory">The process's current directory; this process's when null.</param>
+    public static RelayProcess Start(IReadOnlyDictionary<string, string> settings, string? assemblyPath = null, string? workingDirectory = null)
     {
         var environment = new Dictionary<string, string>(settings);
         if (!environment.ContainsKey("Cdc__Http__Url"))
             environment["Cdc__Http__Url"] = $"http://127.0.0.1:{FreeTcpPort()}";
         var httpUrl = environment["Cdc__Http__Url"];
 
-        var startInfo = ProcessRunner.CreateStartInfo("dotnet", [assemblyPath ?? DefaultAssemblyPath], workingDirectory: null);
+        var startInfo = ProcessRunner.CreateStartInfo("dotnet", [assemblyPath ?? DefaultAssemblyPath], workingDirectory);
         startInfo.RedirectStandardInput = false;
         startInfo.StandardInputEncoding = null;
         foreach (var (name, value) in environment)
@@ -103,7 +106,7 @@ public sealed class RelayProcess : IAsyncDisposable
                 return;
             await Task.Delay(100, cancellationToken);
         }
-        throw new TimeoutException($"The relay was not ready within {limit}:\n{Output}");
+        throw new TimeoutException($"The relay was not ready within {Durations.Format(limit)}:\n{Output}");
     }
 
     /// <summary>The status code of an endpoint, or null when nothing answers.</summary>
@@ -150,7 +153,7 @@ public sealed class RelayProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"The relay did not exit within {timeout}:\n{Output}");
+            throw new TimeoutException($"The relay did not exit within {Durations.Format(timeout)}:\n{Output}");
         }
         return _process.ExitCode;
     }

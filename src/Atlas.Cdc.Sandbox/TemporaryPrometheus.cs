@@ -168,7 +168,7 @@ public sealed class TemporaryPrometheus : IAsyncDisposable
             }
             await Task.Delay(100, cancellationToken);
         }
-        throw new TimeoutException($"Prometheus was not ready within {timeout}:\n{Output}");
+        throw new TimeoutException($"Prometheus was not ready within {Durations.Format(timeout)}:\n{Output}");
     }
 
     private void Append(string? line)

@@ -15,16 +15,19 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         var relay = await scenario.StartReadyRelayAsync();
         await using var load = WriterLoad.Start(scenario, "Load", writers: 4, ratePerWriter: 375);
 
+        // Each kill lands while the relay streams, after a random amount of load (counted in commits, not time, so
+        // a slow machine only makes it take longer); the last relay streams a while before the check.
         var random = new Random(20261122);
         for (var kill = 1; kill <= 4; kill++)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1500, 3000)));
+            await load.WaitForMoreAsync(random.Next(1200, 2000), TimeSpan.FromSeconds(120));
             await relay.KillAsync();
             output.WriteLine($"SIGKILL {kill} after {load.Committed} commits");
             relay = scenario.StartRelay();
+            await relay.WaitUntilReadyAsync(TimeSpan.FromSeconds(120));
         }
-        await Task.Delay(2000);
-        var delivery = await load.StopAndCheckDeliveryAsync(scenario.Topic("Load"), TimeSpan.FromSeconds(90));
+        await load.WaitForMoreAsync(1500, TimeSpan.FromSeconds(120));
+        var delivery = await load.StopAndCheckDeliveryAsync(scenario.Topic("Load"), TimeSpan.FromSeconds(180));
         output.WriteLine($"{delivery.Committed} transactions committed, {delivery.Records.Count} records delivered, " +
                          $"{delivery.Duplicates} duplicates after 4 SIGKILLs");
         Assert.True(delivery.Committed > 5000, $"the load was too light to mean anything ({delivery.Committed} commits)");
@@ -63,7 +66,7 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         });
 
         var ids = await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM outbox");
-        var records = await scenario.WaitForEventsAsync([scenario.Topic("Bulk")], ids, TimeSpan.FromSeconds(90));
+        var records = await scenario.WaitForEventsAsync([scenario.Topic("Bulk")], ids, TimeSpan.FromSeconds(180));
         await sampling.CancelAsync();
         await sampler;
 

@@ -120,6 +120,20 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
         Assert.Contains("acks.mode.unknown", fatal, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Cdc__ConfirmInterval", "banana", "a duration: use [d.]hh:mm:ss[.fff], such as 00:00:00.500")]
+    [InlineData("Cdc__MaxInFlightEvents", "lots", "a whole number such as 50000")]
+    [InlineData("Cdc__Retention__Enabled", "maybe", "true or false")]
+    [InlineData("Cdc__DeadLetter__Policy", "Stop", "one of DeadLetter, Halt")]
+    public async Task Unparseable_setting_value_exits_with_one_line_naming_the_setting_the_variable_the_value_and_what_is_accepted(
+        string variable, string value, string accepted)
+    {
+        await using var scenario = await environment.CreateScenarioAsync("unparseable");
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string> { [variable] = value });
+        var setting = variable.Replace("__", ":", StringComparison.Ordinal);
+        Assert.Contains($"Fatal: {setting} (env {variable}) '{value}' is not {accepted}", fatal, StringComparison.Ordinal);
+    }
+
     /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>
     private async Task<string> RunUntilExitAsync(RelayScenario scenario, IReadOnlyDictionary<string, string>? extra = null)
     {

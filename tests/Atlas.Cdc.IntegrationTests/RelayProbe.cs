@@ -16,7 +16,7 @@ internal static class RelayProbe
             if (relay.HasExited)
                 throw new InvalidOperationException($"The relay exited while waiting for {path} to answer {(int)status}:\n{relay.Output}");
             if (stopwatch.Elapsed > timeout)
-                throw new TimeoutException($"{path} did not answer {(int)status} within {timeout}:\n{Tail(relay.Output)}");
+                throw new TimeoutException($"{path} did not answer {(int)status} within {Durations.Format(timeout)}:\n{Tail(relay.Output)}");
             await Task.Delay(50);
         }
         return stopwatch.Elapsed;

@@ -142,7 +142,7 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
                 return records;
             if (stopwatch.Elapsed > limit)
                 throw new Xunit.Sdk.XunitException(
-                    $"{missing.Count} of {expected.Count} events did not arrive within {limit} (first missing: {missing[0]}); {records.Count} records read.");
+                    $"{missing.Count} of {expected.Count} events did not arrive within {Durations.Format(limit)} (first missing: {missing[0]}); {records.Count} records read.");
             await Task.Delay(250);
         }
     }

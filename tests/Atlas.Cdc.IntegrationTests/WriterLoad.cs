@@ -53,11 +53,12 @@ internal sealed class WriterLoad : IAsyncDisposable
     public async Task WaitForMoreAsync(long count, TimeSpan? timeout = null)
     {
         var target = Committed + count;
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
         var stopwatch = Stopwatch.StartNew();
         while (Committed < target)
         {
-            if (stopwatch.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
-                throw new TimeoutException($"The writers committed {Committed} rows, not {target}, within {timeout}; {Failures} failures.");
+            if (stopwatch.Elapsed > limit)
+                throw new TimeoutException($"The writers committed {Committed} rows, not {target}, within {Durations.Format(limit)}; {Failures} failures.");
             await Task.Delay(20);
         }
     }

@@ -36,7 +36,7 @@ public static partial class CdcOptionsValidator
         Positive(errors, options.Postgres.SlotStatsInterval, "Postgres:SlotStatsInterval");
         Positive(errors, options.Retention.Interval, "Retention:Interval");
         if (options.Retention.Age < TimeSpan.Zero)
-            errors.Add($"Cdc:Retention:Age (env Cdc__Retention__Age) must be zero or a positive duration such as 01:00:00 (got {options.Retention.Age}).");
+            errors.Add($"Cdc:Retention:Age (env Cdc__Retention__Age) must be zero or a positive duration such as 01:00:00 (got {Durations.Format(options.Retention.Age)}).");
         if (options.Retention.BatchSize is < 1 or > 100_000)
             errors.Add($"Cdc:Retention:BatchSize (env Cdc__Retention__BatchSize) must be 1 to 100000 (got {options.Retention.BatchSize}).");
         if (!Uri.TryCreate(options.Http.Url.Replace("://+", "://localhost").Replace("://*", "://localhost"), UriKind.Absolute, out _))
@@ -47,7 +47,7 @@ public static partial class CdcOptionsValidator
     private static void Positive(List<string> errors, TimeSpan value, string name)
     {
         if (value <= TimeSpan.Zero)
-            errors.Add($"Cdc:{name} (env Cdc__{name.Replace(":", "__")}) must be a positive duration such as 00:00:05 (got {value}).");
+            errors.Add($"Cdc:{name} (env Cdc__{name.Replace(":", "__")}) must be a positive duration such as 00:00:05 (got {Durations.Format(value)}).");
     }
 
     [GeneratedRegex("^[a-z0-9_]{1,63}$")]

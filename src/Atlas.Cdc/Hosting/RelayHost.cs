@@ -17,16 +17,21 @@ public static class RelayHost
     public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null,
         CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json is published beside the relay's assembly: read it from there, not from whatever
+            // directory the process was started in (`dotnet out/Atlas.Cdc.dll` from the repository root).
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         if (overrides is not null)
             builder.Configuration.AddInMemoryCollection(overrides);
 
-        var options = builder.Configuration.GetSection(CdcOptions.SectionName).Get<CdcOptions>() ?? new CdcOptions();
-        var errors = CdcOptionsValidator.Validate(options);
+        var errors = CdcOptionsBinder.Bind(builder.Configuration, out var options).Concat(CdcOptionsValidator.Validate(options)).ToList();
         if (errors.Count > 0)
         {
             foreach (var error in errors)
-                await Console.Error.WriteLineAsync($"Atlas.Cdc configuration error: {error}");
+                await Console.Error.WriteLineAsync(RelayWorker.FatalPrefix + error);
             return RelayWorker.ExitConfiguration;
         }
 
@@ -45,7 +50,17 @@ public static class RelayHost
         MapEndpoints(app);
 
         Environment.ExitCode = 0;
-        await app.RunAsync(cancellationToken);
+        try
+        {
+            await app.RunAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // The port is taken (another relay, the demo on 8080): say which setting moves it, not a stack trace.
+            await Console.Error.WriteLineAsync(
+                $"{RelayWorker.FatalPrefix}Cdc:Http:Url (env Cdc__Http__Url) '{options.Http.Url}' cannot be listened on: {e.Message} Choose a free port.");
+            return RelayWorker.ExitConfiguration;
+        }
         return Environment.ExitCode;
     }
 

@@ -22,6 +22,9 @@ internal sealed class RelayWorker(
     public const int ExitConfiguration = 2;
     public const int ExitHalted = 3;
 
+    /// <summary>How every line that ends the relay begins, whether logged or written before logging starts.</summary>
+    public const string FatalPrefix = "Fatal: ";
+
     private readonly CdcOptions _options = optionsAccessor.Value;
     private readonly ILogger _logger = loggerFactory.CreateLogger<RelayWorker>();
 
@@ -75,7 +78,7 @@ internal sealed class RelayWorker(
                 {
                     if (!standbyLogged)
                         _logger.LogInformation("Replication slot {Slot} is held by another relay; standing by and retrying every {Interval}",
-                            _options.Slot, _options.StandbyRetryInterval);
+                            _options.Slot, Durations.Format(_options.StandbyRetryInterval));
                     standbyLogged = true;
                     status.State = StreamState.Standby;
                     await Delay(_options.StandbyRetryInterval, stoppingToken);
@@ -87,7 +90,7 @@ internal sealed class RelayWorker(
                         delay = _options.ReconnectDelay;
                     status.State = StreamState.Reconnecting;
                     metrics.Reconnects.Add(1);
-                    _logger.LogWarning("Replication session ended: {Reason}. Reconnecting in {Delay}", Describe(e), delay);
+                    _logger.LogWarning("Replication session ended: {Reason}. Reconnecting in {Delay}", Describe(e), Durations.Format(delay));
                     await Delay(delay, stoppingToken);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
                 }
@@ -120,7 +123,7 @@ internal sealed class RelayWorker(
 
     private void Exit(int exitCode, string message)
     {
-        _logger.LogCritical("Fatal: {Message}", message);
+        _logger.LogCritical(FatalPrefix + "{Message}", message);
         status.State = StreamState.Stopped;
         Environment.ExitCode = exitCode;
         lifetime.StopApplication();

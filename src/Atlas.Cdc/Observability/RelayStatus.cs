@@ -70,7 +70,7 @@ internal sealed class RelayStatus(CdcOptions options)
         var age = _tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero;
         if (_tracker is { InFlightEvents: > 0 } && age > options.Kafka.UnhealthyAfter)
         {
-            reason = $"Kafka has acknowledged nothing of the oldest pending transaction for {age.TotalSeconds:F0} s";
+            reason = $"Kafka has acknowledged nothing of the oldest pending transaction for {Durations.Format(TimeSpan.FromSeconds(Math.Round(age.TotalSeconds)))}";
             return false;
         }
         reason = "streaming";

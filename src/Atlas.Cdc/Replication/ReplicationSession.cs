@@ -296,7 +296,7 @@ internal sealed class ReplicationSession(
             logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
-                options.ShutdownTimeout, tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                Durations.Format(options.ShutdownTimeout), tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
     }
 
     /// <summary>

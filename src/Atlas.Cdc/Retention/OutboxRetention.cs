@@ -72,7 +72,7 @@ internal sealed class OutboxRetention(
         OutboxTableName.TryParse(_options.Table, out var table, out _);
         var sql = new RetentionSql(table);
         logger.LogInformation("Outbox retention: deleting delivered rows of {Table} older than {Age}, {BatchSize} per batch, every {Interval} (view {View})",
-            table, retention.Age, retention.BatchSize, retention.Interval, sql.View);
+            table, Durations.Format(retention.Age), retention.BatchSize, Durations.Format(retention.Interval), sql.View);
 
         using var timer = new PeriodicTimer(retention.Interval);
         while (await timer.TickAsync(stoppingToken) && !stoppingToken.IsCancellationRequested)
@@ -131,8 +131,8 @@ internal sealed class OutboxRetention(
                 break;
         }
         if (total > 0)
-            logger.LogDebug("Outbox retention deleted {Rows} rows in {Batches} batches ({Elapsed} ms); horizon xid {Xid}, LSN {Lsn}",
-                total, batches, stopwatch.ElapsedMilliseconds, horizon.OldestRunningXid, new NpgsqlLogSequenceNumber(horizon.WalInsertLsn));
+            logger.LogDebug("Outbox retention deleted {Rows} rows in {Batches} batches ({Elapsed}); horizon xid {Xid}, LSN {Lsn}",
+                total, batches, Durations.Format(stopwatch.Elapsed), horizon.OldestRunningXid, new NpgsqlLogSequenceNumber(horizon.WalInsertLsn));
     }
 
     private void LogFailure(RetentionSql sql, Exception exception)
@@ -146,7 +146,7 @@ internal sealed class OutboxRetention(
                             "and DELETE plus SELECT (id) on {Table} for the relay's role (sql/003_roles.sql). Events are still relayed; " +
                             "set Cdc:Retention:Enabled=false to silence this", PostgresFailures.Describe(exception), sql.View, sql.Table);
         else
-            logger.LogWarning("Outbox retention run failed, retrying in {Interval}: {Reason}", _options.Retention.Interval, PostgresFailures.Describe(exception));
+            logger.LogWarning("Outbox retention run failed, retrying in {Interval}: {Reason}", Durations.Format(_options.Retention.Interval), PostgresFailures.Describe(exception));
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
