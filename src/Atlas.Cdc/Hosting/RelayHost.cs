@@ -37,6 +37,7 @@ public static class RelayHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddSingleton<RelayMetrics>();
+        builder.Services.AddSingleton<Schemas.SchemaMetrics>();
         builder.Services.AddSingleton<ProcessMetrics>();
         builder.Services.AddSingleton(_ =>
             new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName));
@@ -49,6 +50,7 @@ public static class RelayHost
         // not even the zeros the counters start with.
         app.Services.GetRequiredService<PrometheusExporter>();
         app.Services.GetRequiredService<RelayMetrics>();
+        app.Services.GetRequiredService<Schemas.SchemaMetrics>();
         app.Services.GetRequiredService<ProcessMetrics>();
         MapEndpoints(app);
 
