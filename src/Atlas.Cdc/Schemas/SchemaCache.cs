@@ -78,7 +78,7 @@ internal sealed class SchemaCache<T> : IDisposable where T : class
         {
             entry.Current = fetched;
             Interlocked.Exchange(ref entry.RefreshAt, Later(_refreshInterval));
-            _logger.LogInformation("Schema registry: {Schema} for the events of subject {Subject}", fetched.Describe(), subject);
+            _logger.LogInformation("Schema registry: events of subject {Subject} use version {Version} (schema id {SchemaId})", subject, fetched.Version, fetched.Id);
         }
         return fetched;
     }
