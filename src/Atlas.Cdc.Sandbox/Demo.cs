@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Sandbox.SchemaRegistry;
 using Npgsql;
 
 namespace Atlas.Cdc.Sandbox;
@@ -18,8 +19,9 @@ public static class Demo
     /// <summary>Runs until Ctrl+C / SIGTERM, or for <paramref name="duration"/> when given.</summary>
     /// <param name="duration">Stop by itself after this long (used by smoke checks); null runs until interrupted.</param>
     /// <param name="httpUrl">Where the relay serves /healthz, /readyz and /metrics.</param>
+    /// <param name="avro">Avro values through the schema registry stand-in, schemas registered from samples/schemas.</param>
     /// <returns>Process exit code: 0 when events flowed end to end.</returns>
-    public static async Task<int> RunAsync(TimeSpan? duration, string httpUrl)
+    public static async Task<int> RunAsync(TimeSpan? duration, string httpUrl, bool avro = false)
     {
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -46,6 +48,15 @@ public static class Demo
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
+        await using var registry = avro ? await SchemaRegistryStandIn.StartAsync() : null;
+        using var decoder = registry is null ? null : new AvroRecordDecoder(registry.Url);
+        if (registry is not null)
+        {
+            settings["Cdc:Value:Format"] = "Avro";
+            settings["Cdc:SchemaRegistry:Url"] = registry.Url;
+            settings["Cdc:SchemaRegistry:SchemasPath"] = Path.Combine(RepositoryPaths.Root, "samples", "schemas");
+            Say($"schema registry STAND-IN at {registry.Url} (no registry server is installable here); the relay registers samples/schemas/*.avsc");
+        }
         var relay = RelayHost.RunAsync([], settings, stop.Token);
         Say($"relay started: metrics at {httpUrl}/metrics, readiness at {httpUrl}/readyz; Ctrl+C stops everything");
 
@@ -59,8 +70,9 @@ public static class Demo
                     Interlocked.Increment(ref delivered);
                     var commitTime = DateTimeOffset.Parse(record.Header("atlas.commit_time") ?? "", CultureInfo.InvariantCulture);
                     var latency = (record.ReceivedAt - commitTime).TotalMilliseconds;
+                    var value = decoder is null ? record.Payload : await DecodeAvroAsync(decoder, record.PayloadBytes);
                     Say($"kafka <- {record.Topic} key={record.Key} {record.Header("event_type")} id={record.Header("id")} " +
-                        $"lsn={record.Header("atlas.commit_lsn")} {latency:F0} ms after commit  {record.Payload}");
+                        $"lsn={record.Header("atlas.commit_lsn")} {latency:F0} ms after commit  {value}");
                 }
             }
             catch (OperationCanceledException)
@@ -78,7 +90,21 @@ public static class Demo
         return exitCode == 0 && Interlocked.Read(ref delivered) > 0 ? 0 : 1;
     }
 
-    /// <summary>Business transactions of one to three events, written with Atlas.Cdc.Outbox as atlas_cdc_writer (INSERT only).</summary>
+    /// <summary>An Avro value as a consumer sees it: schema id from the header, writer schema fetched by id, decoded.</summary>
+    private static async Task<string> DecodeAvroAsync(AvroRecordDecoder decoder, byte[]? value)
+    {
+        try
+        {
+            var (schemaId, datum) = await decoder.DecodeAsync(value ?? []);
+            return $"avro {value!.Length} bytes, schema id {schemaId}: {AvroRecordDecoder.Render(datum)}";
+        }
+        catch (Exception e) when (e is InvalidDataException or HttpRequestException or Avro.AvroException)
+        {
+            return $"(not decodable as Avro: {e.Message})";
+        }
+    }
+
+        /// <summary>Business transactions of one to three events, written with Atlas.Cdc.Outbox as atlas_cdc_writer (INSERT only).</summary>
     private static async Task GenerateAsync(string connectionString, CancellationToken cancellationToken)
     {
         var random = new Random();

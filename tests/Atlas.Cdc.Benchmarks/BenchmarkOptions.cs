@@ -47,6 +47,9 @@ internal sealed class BenchmarkOptions
     /// <summary>Print each catch-up relay's own output to stderr after its run (diagnostics).</summary>
     public bool ShowRelayOutput { get; private set; }
 
+    /// <summary>Catch-up: also run the relay with Avro values (schema registry stand-in) in every round, beside Json.</summary>
+    public bool Avro { get; private set; } = true;
+
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
     /// <summary>librdkafka properties among <see cref="RelaySettings"/>, so the polling relay uses the same producer settings.</summary>
@@ -84,6 +87,7 @@ internal sealed class BenchmarkOptions
                 case "--no-publish": options.NoPublish = true; break;
                 case "--keep-nagle": options.KeepNagle = true; break;
                 case "--show-relay-output": options.ShowRelayOutput = true; break;
+                case "--no-avro": options.Avro = false; break;
                 case "--repeat": options.Repeat = Int(Next()); break;
                 case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
                 case "--live-rate": options.LiveRate = Int(Next()); break;
@@ -92,7 +96,7 @@ internal sealed class BenchmarkOptions
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
             }
         }
         return options;

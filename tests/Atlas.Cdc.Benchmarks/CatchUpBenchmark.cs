@@ -13,12 +13,25 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private const string Topics = "catchup";
     private const string PollingTopics = "poll_catchup";
 
+    private const string AvroSchema = """
+        {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
+          {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "note", "type": "string"}]}
+        """;
+
     public async Task<CatchUpResult> RunAsync()
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_catchup");
+        await using var registry = options.Avro ? await Sandbox.SchemaRegistry.SchemaRegistryStandIn.StartAsync() : null;
+        var variants = options.Variants.Prepend(RelayVariant.Baseline).ToList();
+        if (registry is not null)
+        {
+            // The same rows as Avro: the schema of Workloads/single_row.sql's payload, under the topic's subject.
+            registry.Register(Topics + ".order-value", AvroSchema);
+            variants.Insert(1, RelayVariant.Avro(registry.Url));
+        }
         // Every reader gets its own slot, all created at the same point before the backlog is written.
         var rounds = Enumerable.Range(0, options.Repeat)
-            .Select(round => (Recv: $"{RecvSlot}_{round}", Relays: options.Variants.Prepend(RelayVariant.Baseline)
+            .Select(round => (Recv: $"{RecvSlot}_{round}", Relays: variants
                 .Select(variant => (Variant: variant, Slot: $"{RelaySlot}_{round}_{variant.Name}")).ToList()))
             .ToList();
         foreach (var (recvSlot, relays) in rounds)

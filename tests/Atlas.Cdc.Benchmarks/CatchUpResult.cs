@@ -7,4 +7,8 @@ internal sealed record CatchUpResult(long Events, PollingCatchUpResult? Polling,
     public CatchUpRun Relay => Baseline.OrderBy(r => r.Ratio).ElementAt((Baseline.Count - 1) / 2);
 
     public IReadOnlyList<CatchUpRun> Baseline => Runs.Where(r => r.Variant == RelayVariant.Baseline.Name).ToList();
+
+    /// <summary>Avro over Json, round by round (the same backlog, one after the other): rate ratio and CPU per event of each.</summary>
+    public IReadOnlyList<(CatchUpRun Json, CatchUpRun Avro)> AvroRounds =>
+        [.. Runs.Where(r => r.Variant == RelayVariant.AvroName).Select(a => (Baseline.Single(b => b.Round == a.Round), a))];
 }

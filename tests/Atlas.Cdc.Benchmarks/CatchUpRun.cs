@@ -21,4 +21,7 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
     public double Ratio => Rate / RecvLogicalRate;
 
     public double StreamingRatio => StreamingRate / RecvLogicalRate;
+
+    /// <summary>The relay process's CPU time per event delivered, in microseconds.</summary>
+    public double? CpuMicrosecondsPerEvent => RelayCpuSeconds * 1e6 / Events;
 }

@@ -5,6 +5,15 @@ internal sealed record RelayVariant(string Name, IReadOnlyDictionary<string, str
 {
     public static readonly RelayVariant Baseline = new("relay", new Dictionary<string, string>());
 
+    /// <summary>The relay with Avro values through the schema registry at <paramref name="registryUrl"/> (catch-up, beside the baseline's Json).</summary>
+    public static RelayVariant Avro(string registryUrl) => new(AvroName, new Dictionary<string, string>
+    {
+        ["Cdc__Value__Format"] = "Avro",
+        ["Cdc__SchemaRegistry__Url"] = registryUrl,
+    });
+
+    public const string AvroName = "avro";
+
     /// <summary>Not an environment variable: runs another build of the relay (<c>ASSEMBLY=/path/Atlas.Cdc.dll</c>), for before/after.</summary>
     public const string AssemblySetting = "ASSEMBLY";
 

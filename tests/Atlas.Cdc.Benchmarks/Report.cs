@@ -27,6 +27,16 @@ internal static class Report
                 $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}) | " +
                 $"ratio ≥ 0.9 | {Met(c.Ratio >= 0.9)} from process start; {Met(c.StreamingRatio >= 0.9)} streaming |");
         }
+        if (catchUp is { AvroRounds: [_, ..] avroRounds })
+        {
+            var median = avroRounds.OrderBy(p => p.Avro.Rate / p.Json.Rate).ElementAt((avroRounds.Count - 1) / 2);
+            var ratios = string.Join(", ", avroRounds.Select(p => $"{p.Avro.Rate / p.Json.Rate:0.00}"));
+            text.AppendLine(
+                $"| 1b | Catch-up as row 1 with Avro values (`Cdc__Value__Format=Avro`, schema registry stand-in), each round right after Json's; median round | " +
+                $"**{median.Avro.Rate:N0} ev/s, relay CPU {median.Avro.CpuMicrosecondsPerEvent:0.0} µs/event** (streaming {median.Avro.StreamingRate:N0} ev/s) | " +
+                $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {median.Avro.Rate / median.Json.Rate:0.00}** (rounds: {ratios}) | " +
+                $"Avro ≥ 0.8 of Json | {Met(median.Avro.Rate / median.Json.Rate >= 0.8)} |");
+        }
         if (live is { Relay: { } r })
         {
             text.AppendLine(
@@ -105,15 +115,15 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
         text.AppendLine();
-        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Walsender CPU | Peak RSS |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | CPU per event | Walsender CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var run in catchUp.Runs)
         {
             var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
             var name = settings.Count == 0 ? run.Variant : $"{run.Variant} ({string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"))})";
             text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
                             $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
-                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.WalsenderCpuSeconds)} | {Mib(run.PeakRss)} |");
+                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | {Mib(run.PeakRss)} |");
         }
     }
 

@@ -19,6 +19,12 @@ public sealed class CdcOptions
 
     public RetentionOptions Retention { get; set; } = new();
 
+    public ValueOptions Value { get; set; } = new();
+
+    public SchemaRegistryOptions SchemaRegistry { get; set; } = new();
+
+    public CloudEventsOptions CloudEvents { get; set; } = new();
+
     /// <summary>Logical replication slot the relay owns; created with pgoutput when missing.</summary>
     public string Slot { get; set; } = "atlas_cdc";
 

@@ -16,6 +16,7 @@ internal sealed class RelayWorker(
     IOptions<CdcOptions> optionsAccessor,
     RelayStatus status,
     RelayMetrics metrics,
+    Schemas.SchemaMetrics schemaMetrics,
     ILoggerFactory loggerFactory,
     IHostApplicationLifetime lifetime) : BackgroundService
 {
@@ -47,7 +48,7 @@ internal sealed class RelayWorker(
             {
                 try
                 {
-                    publisher ??= new KafkaPublisher(_options, metrics, loggerFactory.CreateLogger<KafkaPublisher>());
+                    publisher ??= new KafkaPublisher(_options, metrics, schemaMetrics, loggerFactory.CreateLogger<KafkaPublisher>());
                 }
                 catch (FatalConfigurationException e)
                 {

@@ -13,6 +13,7 @@ internal static class MetricsHosting
     {
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
         services.AddSingleton<RelayMetrics>();
+        services.AddSingleton<Schemas.SchemaMetrics>();
         services.AddSingleton<StatusGauges>();
         services.AddSingleton<ProcessMetrics>();
         services.AddSingleton<RuntimeMetrics>();
@@ -28,6 +29,7 @@ internal static class MetricsHosting
     {
         var registry = app.Services.GetRequiredService<CollectorRegistry>();
         app.Services.GetRequiredService<RelayMetrics>();
+        app.Services.GetRequiredService<Schemas.SchemaMetrics>();
         app.Services.GetRequiredService<StatusGauges>();
         app.Services.GetRequiredService<ProcessMetrics>();
         app.Services.GetRequiredService<RuntimeMetrics>();

@@ -67,6 +67,11 @@ internal sealed class RelayStatus(CdcOptions options)
             reason = "all Kafka brokers are down";
             return false;
         }
+        if (publisher.ValueFormatProblem is { } valueProblem)
+        {
+            reason = valueProblem;
+            return false;
+        }
         var age = _tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero;
         if (_tracker is { InFlightEvents: > 0 } && age > options.Kafka.UnhealthyAfter)
         {

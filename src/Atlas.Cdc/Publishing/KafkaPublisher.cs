@@ -1,6 +1,7 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Schemas;
 using Atlas.Cdc.Tracking;
 using Confluent.Kafka;
 using NpgsqlTypes;
@@ -19,6 +20,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly IAdminClient _metadata;
     private readonly HashSet<string> _topicsSeen = new(StringComparer.Ordinal);
     private readonly KafkaMessageFactory _messages;
+    private readonly MessageValueEncoder? _values;
     private readonly DeadLetterOptions _deadLetter;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
@@ -27,7 +29,7 @@ internal sealed class KafkaPublisher : IDisposable
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
-    public KafkaPublisher(CdcOptions options, RelayMetrics metrics, ILogger<KafkaPublisher> logger)
+    public KafkaPublisher(CdcOptions options, RelayMetrics metrics, SchemaMetrics schemaMetrics, ILogger<KafkaPublisher> logger)
     {
         _deadLetter = options.DeadLetter;
         _metrics = metrics;
@@ -52,6 +54,7 @@ internal sealed class KafkaPublisher : IDisposable
         // Shares the connections and the idempotence state of the main producer.
         _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
         _metadata = new DependentAdminClientBuilder(_producer.Handle).Build();
+        _values = MessageValueEncoder.Create(options, schemaMetrics, logger);
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
@@ -63,12 +66,17 @@ internal sealed class KafkaPublisher : IDisposable
     /// <summary>False while librdkafka reports every broker down.</summary>
     public bool BrokersReachable => !_brokersDown;
 
+    /// <summary>Why message values cannot be written right now (the schema registry is unavailable), or null.</summary>
+    public string? ValueFormatProblem => _values?.Unavailable;
+
     /// <summary>
     /// Hands an event to Kafka; its acknowledgement (or dead letter) is reported to the tracker. The event must already
     /// be counted there (<see cref="AcknowledgementTracker.Sent"/>, done by <see cref="PublishQueue"/>). Called from
-    /// one thread at a time (the publishing loop), in commit order.
+    /// one thread at a time (the publishing loop), in commit order. It may wait for the schema registry;
+    /// <paramref name="cancellationToken"/> ends that wait (<see cref="OperationCanceledException"/>, nothing sent).
     /// </summary>
-    public void Send(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
+    public void Send(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker,
+        CancellationToken cancellationToken = default)
     {
         var size = outboxEvent.Size;
         var delivery = new Delivery(this, outboxEvent, transaction, tracker, size);
@@ -93,6 +101,11 @@ internal sealed class KafkaPublisher : IDisposable
         {
             _metrics.HeaderWarnings.Add(1);
             _logger.LogWarning("Event {OutboxEventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
+        }
+        if (_values?.Apply(message, outboxEvent, transaction, topic.Name, cancellationToken) is { } refusal)
+        {
+            DeadLetter(delivery, topic.Name, refusal);
+            return;
         }
 
         while (true)
@@ -282,6 +295,7 @@ internal sealed class KafkaPublisher : IDisposable
 
     public void Dispose()
     {
+        _values?.Dispose();
         _metadata.Dispose();
         _deadLetterProducer.Dispose();
         _producer.Dispose();

@@ -25,6 +25,7 @@ internal sealed class PublishQueue : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
     private readonly Task _loop;
+    private readonly CancellationTokenSource _abandon = new(); // ends a wait for the schema registry at disposal
 
     public PublishQueue(KafkaPublisher publisher, AcknowledgementTracker tracker)
     {
@@ -63,7 +64,7 @@ internal sealed class PublishQueue : IAsyncDisposable
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var item))
-                    _publisher.Send(item.Event, item.Transaction, _tracker);
+                    _publisher.Send(item.Event, item.Transaction, _tracker, _abandon.Token);
             }
         }
         catch (Exception e)
@@ -78,6 +79,8 @@ internal sealed class PublishQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Writer.TryComplete();
+        await _abandon.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
+        _abandon.Dispose();
     }
 }

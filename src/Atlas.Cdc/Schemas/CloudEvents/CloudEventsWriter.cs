@@ -1,0 +1,79 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Tracking;
+using Confluent.Kafka;
+
+namespace Atlas.Cdc.Schemas.CloudEvents;
+
+/// <summary>
+/// CloudEvents 1.0, Kafka protocol binding. Binary mode adds the attributes as <c>ce_*</c> headers and the value's
+/// media type as <c>content-type</c>; structured mode replaces the value with the JSON envelope (Json format only).
+/// id = the row's id, source = <c>Cdc:CloudEvents:Source</c>, type = event_type, subject = aggregate_id,
+/// time = the commit time. Used on the publishing loop only.
+/// </summary>
+internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
+{
+    public const string StructuredContentType = "application/cloudevents+json";
+
+    private static readonly byte[] s_specVersion = "1.0"u8.ToArray();
+    private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
+    private readonly ArrayBufferWriter<byte> _envelope = new(1024);
+    private (TrackedTransaction? Transaction, byte[] Time) _time = (null, []);
+
+    /// <summary>The default source: <c>/atlas-cdc/&lt;database&gt;/&lt;table&gt;</c>.</summary>
+    public static string DefaultSource(CdcOptions options)
+    {
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString).Database ?? "postgres";
+        return $"/atlas-cdc/{database}/{options.Table}";
+    }
+
+    public void Apply(Message<byte[], byte[]> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
+    {
+        var time = TimeOf(transaction);
+        if (mode == CloudEventsMode.Binary)
+        {
+            var headers = message.Headers;
+            headers.Add("ce_specversion", s_specVersion);
+            headers.Add("ce_id", outboxEvent.Id);
+            headers.Add("ce_source", _source);
+            headers.Add("ce_type", outboxEvent.EventType);
+            headers.Add("ce_subject", outboxEvent.AggregateId);
+            headers.Add("ce_time", time);
+            headers.Add("content-type", Encoding.UTF8.GetBytes(contentType));
+            return;
+        }
+
+        _envelope.ResetWrittenCount();
+        using (var json = new Utf8JsonWriter(_envelope))
+        {
+            json.WriteStartObject();
+            json.WriteString("specversion"u8, s_specVersion);
+            json.WriteString("id"u8, outboxEvent.Id);
+            json.WriteString("source"u8, _source);
+            json.WriteString("type"u8, outboxEvent.EventType);
+            json.WriteString("subject"u8, outboxEvent.AggregateId);
+            json.WriteString("time"u8, time);
+            json.WriteString("datacontenttype"u8, "application/json"u8);
+            json.WritePropertyName("data"u8);
+            json.WriteRawValue(message.Value, skipInputValidation: true); // jsonb text: always valid JSON
+            json.WriteEndObject();
+        }
+        message.Value = _envelope.WrittenSpan.ToArray();
+        message.Headers.Add("content-type", Encoding.UTF8.GetBytes(StructuredContentType));
+    }
+
+    /// <summary>RFC 3339 commit time, formatted once per transaction (the tuple is replaced whole, never mutated).</summary>
+    private byte[] TimeOf(TrackedTransaction transaction)
+    {
+        var cached = _time;
+        if (ReferenceEquals(cached.Transaction, transaction))
+            return cached.Time;
+        var time = Encoding.UTF8.GetBytes(KafkaMessageFactory.FormatCommitTime(transaction.CommitTime));
+        _time = (transaction, time);
+        return time;
+    }
+}
