@@ -23,7 +23,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly int _maxDeadLetterPayload;
-    private volatile PublishFailure? _failure;
+    private readonly FailureLatch _failure = new();
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
@@ -55,7 +55,7 @@ internal sealed class KafkaPublisher : IDisposable
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
-    public PublishFailure? Failure => _failure;
+    public PublishFailure? Failure => _failure.Current;
 
     /// <summary>Messages handed to librdkafka (events and dead letters) whose delivery report has not arrived yet.</summary>
     public long QueuedMessages => Interlocked.Read(ref _queuedMessages);
@@ -235,9 +235,8 @@ internal sealed class KafkaPublisher : IDisposable
 
     private void Fail(PublishFailure failure)
     {
-        if (_failure is null)
+        if (_failure.TrySet(failure))
         {
-            _failure = failure;
             if (failure.EventId is not null)
                 _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn}: {Failure}", failure.EventId, failure.CommitLsn, failure.Message);
             else
