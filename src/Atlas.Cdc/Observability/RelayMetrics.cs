@@ -47,8 +47,8 @@ internal sealed class RelayMetrics : IDisposable
             "Bytes of events sent to Kafka and not yet acknowledged.");
         _meter.CreateObservableGauge("atlas_cdc_producer_queue_messages", () => status.Publisher?.QueuedMessages ?? 0, "{message}",
             "Messages handed to the Kafka producer (librdkafka's queue) whose delivery report has not arrived yet.");
-        _meter.CreateObservableGauge("atlas_cdc_lag_seconds", () => (status.Tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero).TotalSeconds, "s",
-            "Age of the oldest transaction not yet fully acknowledged by Kafka; 0 when caught up.");
+        _meter.CreateObservableGauge("atlas_cdc_lag_seconds", () => status.Lag.TotalSeconds, "s",
+            "Seconds since the commit of the oldest transaction Kafka has not fully acknowledged; 0 when caught up.");
         _meter.CreateObservableGauge("atlas_cdc_confirmed_lsn", () => (double)status.ConfirmedLsn, "",
             "Last LSN confirmed to PostgreSQL (as a number).");
         _meter.CreateObservableGauge("atlas_cdc_replication_lag_bytes", () => Optional(status.ReplicationLagBytes), "By",

@@ -214,7 +214,7 @@ internal sealed class ReplicationSession(
     /// </summary>
     private async Task ReleaseIfServerShuttingDownAsync(AcknowledgementTracker tracker, CancellationToken cancellationToken)
     {
-        if (tracker.OldestPendingAge(out _) < s_shutdownProbeAfter ||
+        if (tracker.StalledFor < s_shutdownProbeAfter ||
             Stopwatch.GetElapsedTime(_lastShutdownProbe) < s_shutdownProbeInterval)
             return;
         _lastShutdownProbe = Stopwatch.GetTimestamp();
