@@ -198,6 +198,57 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Halt_during_a_sigterm_drain_stops_at_once_with_exit_code_3_not_after_the_shutdown_timeout()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("haltdrain");
+        var topic = scenario.Topic("Invoice");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__DeadLetter__Policy"] = "Halt",
+            ["Cdc__ShutdownTimeout"] = "00:00:30",
+        });
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
+        var beforePoison = await scenario.CurrentWalLsnAsync();
+
+        // The broker refuses the next Produce request for good, and answers only after 3 s: the refusal, and so
+        // the Halt, arrives while the relay drains after SIGTERM.
+        List<Guid> poison;
+        int exitCode;
+        var stopwatch = new Stopwatch();
+        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromSeconds(3));
+        environment.Kafka.PushRequestErrors(0, 10);
+        try
+        {
+            poison = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-refused", "Scanned", """{"n": 1}"""));
+            var reading = Stopwatch.StartNew();
+            while ((await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight") ?? 0) < 1)
+            {
+                Assert.True(reading.Elapsed < TimeSpan.FromSeconds(10), "the relay did not read the event within 10 s");
+                await Task.Delay(20);
+            }
+            Assert.DoesNotContain("Fatal:", relay.Output, StringComparison.Ordinal); // the refusal has not arrived yet
+            stopwatch.Start();
+            exitCode = await relay.TerminateAsync(TimeSpan.FromSeconds(60));
+            stopwatch.Stop();
+        }
+        finally
+        {
+            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
+            environment.Kafka.ClearRequestErrors(0);
+        }
+
+        output.WriteLine($"SIGTERM, then the Halt during the drain: exit code {exitCode} after {stopwatch.Elapsed.TotalSeconds:F1} s (Cdc:ShutdownTimeout 30 s)");
+        Assert.True(exitCode == 3, $"exit code {exitCode}, not 3:\n{RelayProbe.Tail(relay.Output)}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"the relay took {stopwatch.Elapsed} to stop after the Halt");
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains(poison[0].ToString(), fatal, StringComparison.Ordinal);
+        Assert.True(await scenario.ConfirmedLsnAsync() <= beforePoison, "the refused event must not be confirmed");
+    }
+
+    [Fact]
     public async Task Awkward_rows_never_stop_the_stream_and_are_carried_byte_for_byte()
     {
         await using var scenario = await environment.CreateScenarioAsync("awkward");

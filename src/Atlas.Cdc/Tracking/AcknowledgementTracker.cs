@@ -168,13 +168,16 @@ internal sealed class AcknowledgementTracker
         Volatile.Write(ref _capacityWaiter, null);
     }
 
-    /// <summary>Waits until nothing is in flight, or the timeout passes. Returns whether everything was acknowledged.</summary>
-    public async Task<bool> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until nothing is in flight, or the timeout passes, or <paramref name="giveUp"/> says nothing more will be
+    /// acknowledged (the publisher failed). Returns whether everything was acknowledged.
+    /// </summary>
+    public async Task<bool> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken, Func<bool>? giveUp = null)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (Interlocked.Read(ref _inFlightEvents) > 0)
         {
-            if (Stopwatch.GetTimestamp() >= deadline || cancellationToken.IsCancellationRequested)
+            if (Stopwatch.GetTimestamp() >= deadline || cancellationToken.IsCancellationRequested || giveUp?.Invoke() == true)
                 return false;
             await Task.Delay(10, CancellationToken.None);
         }
