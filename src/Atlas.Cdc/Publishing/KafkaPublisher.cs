@@ -17,7 +17,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly IProducer<byte[], byte[]?> _deadLetterProducer;
     private readonly IAdminClient _metadata;
-    private readonly HashSet<string> _topicsSeen = new(StringComparer.Ordinal);
+    private readonly TopicMetadataWarmer _topicMetadata;
     private readonly KafkaMessageFactory _messages;
     private readonly DeadLetterOptions _deadLetter;
     private readonly RelayMetrics _metrics;
@@ -52,6 +52,7 @@ internal sealed class KafkaPublisher : IDisposable
         // Shares the connections and the idempotence state of the main producer.
         _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
         _metadata = new DependentAdminClientBuilder(_producer.Handle).Build();
+        _topicMetadata = new TopicMetadataWarmer(_metadata, logger);
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
@@ -87,7 +88,7 @@ internal sealed class KafkaPublisher : IDisposable
             return;
         }
 
-        LearnTopicOnce(topic.Name);
+        _topicMetadata.Seen(topic.Name);
         var message = _messages.Create(outboxEvent, transaction, out var warning);
         if (warning is not null)
         {
@@ -128,29 +129,6 @@ internal sealed class KafkaPublisher : IDisposable
             }
         }
     }
-
-    /// <summary>
-    /// librdkafka 2.0 learns the partitions of a topic first named by a produce call only on its one-second topic
-    /// scan, so the first events of every topic waited up to a second (seen in the catch-up benchmark: first
-    /// acknowledgement 0.8 s after the first produce). Asking for the topic's metadata when it is first seen lets
-    /// them leave at once. Called on the reader thread; it waits at most what the scan would have cost.
-    /// </summary>
-    private void LearnTopicOnce(string topic)
-    {
-        if (_topicsSeen.Count >= MaxTopicsTracked || !_topicsSeen.Add(topic))
-            return;
-        try
-        {
-            _metadata.GetMetadata(topic, TimeSpan.FromSeconds(1));
-        }
-        catch (KafkaException e)
-        {
-            // The produce call below still works: librdkafka's own topic scan finds the topic later.
-            _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, e.Error.Reason);
-        }
-    }
-
-    private const int MaxTopicsTracked = 10_000;
 
     private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
     {
@@ -281,6 +259,7 @@ internal sealed class KafkaPublisher : IDisposable
 
     public void Dispose()
     {
+        _topicMetadata.Dispose();
         _metadata.Dispose();
         _deadLetterProducer.Dispose();
         _producer.Dispose();
