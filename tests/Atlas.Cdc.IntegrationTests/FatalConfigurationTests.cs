@@ -108,16 +108,41 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     [Fact]
-    public async Task Fatal_error_while_postgres_is_unreachable_exits_with_one_message_and_no_stack_trace()
+    public async Task Fatal_error_found_once_an_unreachable_postgres_comes_back_exits_with_one_message_and_no_stack_trace()
     {
         await using var scenario = await environment.CreateScenarioAsync("fatalpgdown");
-        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string>
+        await scenario.ScalarAsync<int>("DROP PUBLICATION atlas_cdc_outbox; SELECT 1");
+        RelayProcess relay;
+        await environment.Postgres.StopAsync();
+        try
         {
-            ["Cdc__Postgres__ConnectionString"] = $"Host=127.0.0.1;Port={RelayProcess.FreeTcpPort()};Username=atlas_cdc_relay;Database=none",
-            ["Cdc__Postgres__SlotStatsInterval"] = "00:00:00.050",
-            ["Cdc__Kafka__Properties__acks.mode.unknown"] = "1",
-        });
-        Assert.Contains("acks.mode.unknown", fatal, StringComparison.Ordinal);
+            // Kafka is reachable; PostgreSQL refuses connections: retried with backoff, never fatal, while the slot
+            // monitor fails every 50 ms.
+            relay = scenario.StartRelay(new Dictionary<string, string> { ["Cdc__Postgres__SlotStatsInterval"] = "00:00:00.050" });
+            var stopwatch = Stopwatch.StartNew();
+            while (relay.Output.Split("Reconnecting").Length <= 2)
+            {
+                Assert.False(relay.HasExited, $"connection refused must not be fatal:\n{relay.Output}");
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"the relay did not retry twice within 20 s:\n{relay.Output}");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await environment.Postgres.StartAgainAsync();
+        }
+
+        // Reachable again: the start-up checks find the missing publication, a fatal error on the PostgreSQL side.
+        var exitCode = await relay.WaitForExitAsync(s_exitLimit);
+        var lines = relay.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exitCode == 2, $"exit code {exitCode}, not 2:\n{relay.Output}");
+        var fatal = Assert.Single(lines, line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains("Publication 'atlas_cdc_outbox' (Cdc:Publication) does not exist", fatal, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, line => line.Contains("   at ", StringComparison.Ordinal)); // messages, not stack traces
+        Assert.All(lines.Where(line => line.Contains("Reconnecting", StringComparison.Ordinal)),
+            line => Assert.Contains("socket: ConnectionRefused", line, StringComparison.Ordinal));
+        output.WriteLine($"exit code {exitCode} after {lines.Count(l => l.Contains("Reconnecting", StringComparison.Ordinal))} refused connections: {fatal.Trim()}");
+        await relay.DisposeAsync();
     }
 
     /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>

@@ -64,13 +64,29 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
         await load.WaitForMoreAsync(300);
 
+        double decodedWhilePaused, committedWhilePaused;
         environment.Kafka.SetAllBrokersDown();
         try
         {
-            // 15 s: longer than Npgsql's 10 s status interval, with reading paused for most of it.
-            await Task.Delay(TimeSpan.FromSeconds(15));
+            // The limit fills up (the writers commit about 300 events a second)...
+            var stopwatch = Stopwatch.StartNew();
+            while (await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight") < 1000)
+            {
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), "1000 events were not in flight 15 s into the outage");
+                await Task.Delay(100);
+            }
+            // ...then reading pauses: for 12 s, longer than Npgsql's 10 s status interval, the relay decodes no
+            // transaction while the writers keep committing, and the replication connection is kept.
+            var transactionsBefore = (await RelayProbe.MetricAsync(relay, "atlas_cdc_transactions_total"))!.Value;
+            var committedBefore = load.Committed;
+            await Task.Delay(TimeSpan.FromSeconds(12));
             var metrics = await relay.GetTextAsync("/metrics");
-            Assert.Contains("atlas_cdc_events_in_flight 1000", metrics, StringComparison.Ordinal);
+            decodedWhilePaused = RelayProbe.Metric(metrics, "atlas_cdc_transactions_total")!.Value - transactionsBefore;
+            committedWhilePaused = load.Committed - committedBefore;
+            Assert.Equal(1000, RelayProbe.Metric(metrics, "atlas_cdc_events_in_flight"));
+            Assert.Equal(0, decodedWhilePaused);
+            Assert.True(committedWhilePaused > 1000, $"only {committedWhilePaused} events were committed while reading was paused");
+            Assert.Equal(0, RelayProbe.Metric(metrics, "atlas_cdc_reconnects_total"));
             Assert.False(relay.HasExited, relay.Output);
         }
         finally
@@ -81,8 +97,9 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.OK, TimeSpan.FromSeconds(30));
         await load.WaitForMoreAsync(300);
         var delivery = await load.StopAndCheckDeliveryAsync(topic, TimeSpan.FromSeconds(90));
-        output.WriteLine($"{delivery.Committed} events, {delivery.Duplicates} duplicates; " +
-                         $"reconnects: {Line(await relay.GetTextAsync("/metrics"), "atlas_cdc_reconnects_total")}");
+        Assert.Equal(0, await RelayProbe.MetricAsync(relay, "atlas_cdc_reconnects_total"));
+        output.WriteLine($"reading paused for 12 s at 1000 events in flight: 0 transactions decoded while {committedWhilePaused} events were committed; " +
+                         $"{delivery.Committed} events, {delivery.Duplicates} duplicates, no reconnect");
     }
 
     [Fact]
@@ -126,9 +143,6 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         metrics.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) is { } line
             ? (long)double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture)
             : 0;
-
-    private static string Line(string text, string prefix) =>
-        text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) ?? $"{prefix} (absent)";
 
     [Fact]
     public async Task Two_postgres_restarts_under_load_relay_reconnects_and_resumes_from_the_slot_without_loss()
@@ -291,6 +305,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             await environment.Postgres.StartAgainAsync();
         }
         Assert.True(exit < TimeSpan.FromSeconds(3 + 10), $"SIGTERM took {exit} with Cdc:ShutdownTimeout=3s:\n{relay.Output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM, not 0:\n{RelayProbe.Tail(relay.Output)}");
         output.WriteLine($"SIGTERM while PostgreSQL was down: exit code {exitCode} after {exit.TotalSeconds:F1} s");
     }
 
@@ -313,7 +328,13 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             beforeOutageEvents = await scenario.CurrentWalLsnAsync();
             held = await scenario.InsertAsync(RelayCoreTests.Rows("Held", 100));
             // Let the relay read them: they are in flight, unacknowledged, when SIGTERM arrives.
-            await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20));
+            var reading = Stopwatch.StartNew();
+            while (await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight") < held.Count)
+            {
+                Assert.True(reading.Elapsed < TimeSpan.FromSeconds(20), "the relay did not read the 100 events within 20 s");
+                await Task.Delay(50);
+            }
+            Assert.Equal(held.Count, await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight"));
             var stopwatch = Stopwatch.StartNew();
             exitCode = await relay.TerminateAsync(TimeSpan.FromSeconds(30));
             exit = stopwatch.Elapsed;
@@ -324,6 +345,8 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         }
 
         Assert.True(exit < TimeSpan.FromSeconds(3 + 10), $"SIGTERM took {exit} with Cdc:ShutdownTimeout=3s:\n{relay.Output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM, not 0:\n{RelayProbe.Tail(relay.Output)}");
+        Assert.Contains("Shutdown timeout 00:00:03 passed with 100 events unacknowledged", relay.Output, StringComparison.Ordinal);
         var confirmed = await scenario.ConfirmedLsnAsync();
         Assert.True(confirmed <= beforeOutageEvents,
             $"the slot was confirmed to {confirmed}, past the unacknowledged events committed after {beforeOutageEvents}");
