@@ -49,6 +49,37 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Publication_that_does_not_publish_inserts_exits_naming_it_and_the_fix()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("pubnoinsert");
+        await scenario.ScalarAsync<int>("ALTER PUBLICATION atlas_cdc_outbox SET (publish = 'update, delete'); SELECT 1");
+        var fatal = await RunUntilExitAsync(scenario);
+        Assert.Contains("Publication 'atlas_cdc_outbox' (Cdc:Publication) does not publish inserts", fatal, StringComparison.Ordinal);
+        Assert.Contains("ALTER PUBLICATION atlas_cdc_outbox SET (publish = 'insert');", fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Publication_without_the_outbox_table_exits_naming_both_and_the_fix()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("pubnotable");
+        await scenario.ScalarAsync<int>("CREATE TABLE public.other (id int); CREATE PUBLICATION other_only FOR TABLE public.other; SELECT 1");
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string> { ["Cdc__Publication"] = "other_only" });
+        Assert.Contains("Publication 'other_only' (Cdc:Publication) does not include the outbox table public.outbox (Cdc:Table)", fatal, StringComparison.Ordinal);
+        Assert.Contains("ALTER PUBLICATION other_only ADD TABLE public.outbox;", fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slot_of_another_database_exits_naming_the_slot_and_both_databases()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("slototherdb");
+        // Same slot name, pgoutput, but created in database postgres: streaming it would decode another database.
+        await environment.Postgres.ExecuteAsync($"SELECT pg_create_logical_replication_slot('{scenario.Slot}', 'pgoutput')");
+        var fatal = await RunUntilExitAsync(scenario);
+        Assert.Contains($"Replication slot '{scenario.Slot}' (Cdc:Slot) belongs to database 'postgres', but the relay connects to '{scenario.Database}'",
+            fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_role_exits_naming_the_role()
     {
         await using var scenario = await environment.CreateScenarioAsync("norole");

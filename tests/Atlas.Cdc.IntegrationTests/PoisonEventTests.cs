@@ -195,6 +195,43 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Dead_letter_that_cannot_be_written_either_stops_the_relay_with_exit_code_3_without_confirming_the_event()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("dlqrefused");
+        var topic = scenario.Topic("Invoice");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        var relay = await scenario.StartReadyRelayAsync(); // Cdc:DeadLetter:Policy is DeadLetter (the default)
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
+        var beforeEvent = await scenario.CurrentWalLsnAsync();
+
+        // The broker refuses the event for good, then refuses its dead letter too.
+        environment.Kafka.PushRequestErrors(0, 10, 10);
+        int exitCode;
+        List<Guid> refused;
+        try
+        {
+            refused = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-refused", "Scanned", """{"n": 1}"""));
+            exitCode = await relay.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            environment.Kafka.ClearRequestErrors(0);
+        }
+
+        Assert.True(exitCode == 3, $"exit code {exitCode}, not 3:\n{RelayProbe.Tail(relay.Output)}");
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains($"Event {refused[0]}", fatal, StringComparison.Ordinal);
+        Assert.Contains($"could not be written to dead-letter topic '{scenario.DeadLetterTopic}' (Cdc:DeadLetter:Topic)", fatal, StringComparison.Ordinal);
+        Assert.True(await scenario.ConfirmedLsnAsync() <= beforeEvent, "an event neither delivered nor dead-lettered must not be confirmed");
+        Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
+        output.WriteLine(fatal.Trim());
+
+        // Nothing is lost: the next relay handles the event first.
+        await using var resumed = await scenario.StartReadyRelayAsync();
+        await scenario.WaitForEventsAsync([topic], refused);
+    }
+
+    [Fact]
     public async Task Halt_during_a_sigterm_drain_stops_at_once_with_exit_code_3_not_after_the_shutdown_timeout()
     {
         await using var scenario = await environment.CreateScenarioAsync("haltdrain");
