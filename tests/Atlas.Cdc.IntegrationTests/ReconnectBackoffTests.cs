@@ -17,7 +17,7 @@ public partial class ReconnectBackoffTests(CdcEnvironment environment, ITestOutp
         // Nothing listens on this port: every attempt is refused, a transient failure.
         var relay = scenario.StartRelay(new Dictionary<string, string>
         {
-            ["Cdc__Postgres__ConnectionString"] = $"Host=127.0.0.1;Port={RelayProcess.FreeTcpPort()};Username=atlas_cdc_relay;Database={scenario.Database}",
+            ["Cdc__Postgres__ConnectionString"] = $"Host=127.0.0.1;Port={FreePort.Find()};Username=atlas_cdc_relay;Database={scenario.Database}",
             ["Cdc__ReconnectDelay"] = "00:00:00.200",
             ["Cdc__ReconnectMaxDelay"] = "00:00:01.600",
         });
