@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prerequisites.sh
-dotnet build src/Atlas.Cdc.Sandbox -c Release -v quiet -nologo
-exec dotnet run --no-build -c Release --project src/Atlas.Cdc.Sandbox -- "$@"
+dotnet build src/Atlas.Cdc.Demo -c Release -v quiet -nologo
+exec dotnet run --no-build -c Release --project src/Atlas.Cdc.Demo -- "$@"

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Atlas.Cdc.Sandbox;
@@ -65,7 +63,7 @@ public sealed class RelayProcess : IAsyncDisposable
     {
         var environment = new Dictionary<string, string>(settings);
         if (!environment.ContainsKey("Cdc__Http__Url"))
-            environment["Cdc__Http__Url"] = $"http://127.0.0.1:{FreeTcpPort()}";
+            environment["Cdc__Http__Url"] = $"http://127.0.0.1:{FreePort.Find()}";
         var httpUrl = environment["Cdc__Http__Url"];
 
         var startInfo = ProcessRunner.CreateStartInfo("dotnet", [assemblyPath ?? DefaultAssemblyPath], workingDirectory);
@@ -138,10 +136,14 @@ public sealed class RelayProcess : IAsyncDisposable
     /// <summary>SIGTERM, then waits for the exit code (throws if it does not exit in time).</summary>
     public async Task<int> TerminateAsync(TimeSpan? timeout = null)
     {
-        if (!_process.HasExited && SendSignal(_process.Id, Sigterm) != 0)
-            throw new InvalidOperationException($"kill(SIGTERM) failed for relay pid {_process.Id}: errno {Marshal.GetLastPInvokeError()}");
+        if (!_process.HasExited)
+            ProcessSignals.Send(_process.Id, ProcessSignals.Terminate);
         return await WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
+
+    /// <summary>Sends a signal to the relay, e.g. <see cref="ProcessSignals.Stop"/> to freeze it.</summary>
+    /// <param name="signal">Signal number (<see cref="ProcessSignals"/>).</param>
+    public void Signal(int signal) => ProcessSignals.Send(_process.Id, signal);
 
     /// <summary>Waits for the process to end and returns its exit code; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -172,18 +174,5 @@ public sealed class RelayProcess : IAsyncDisposable
         _exitCleanup.Dispose();
         _http.Dispose();
         _process.Dispose();
-    }
-
-    private const int Sigterm = 15;
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
-
-    /// <summary>A TCP port free on 127.0.0.1 at the time of the call.</summary>
-    public static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
@@ -14,16 +12,13 @@ namespace Atlas.Cdc.Sandbox;
 /// ProcessExit); and leftovers of a killed process are removed by the next <see cref="StartAsync"/>.
 /// </summary>
 /// <remarks>
-/// initdb, pg_ctl and postgres refuse to run as root, so when this process is root the directory is given
-/// to the <c>postgres</c> OS user and those tools run through <c>runuser -u postgres --</c>. fsync stays on:
-/// the server is used to test crash safety.
+/// This type owns the server's lifecycle. The jobs around it each have their own: running the tools as the
+/// <c>postgres</c> OS user (<see cref="PostgresTools"/>), SQL as superuser (<see cref="SuperuserSql"/>), reading the
+/// server log (<see cref="ServerLog"/>) and cleaning up after crashes (<see cref="PostgresCleanup"/>). fsync stays
+/// on: the server is used to test crash safety.
 /// </remarks>
 public sealed class TemporaryPostgres : IAsyncDisposable
 {
-    private const string DirectoryPrefix = "atlas-cdc-pg-";
-    private const string OwnerFileName = "owner";
-    private const string PidFileName = "postmaster.pid";
-    private const string ServerOsUser = "postgres";
     private const string SuperuserName = "postgres";
     private const int PortAttempts = 5;
     private const int LogTailLines = 40;
@@ -33,7 +28,9 @@ public sealed class TemporaryPostgres : IAsyncDisposable
 
     private readonly TemporaryPostgresOptions _options;
     private readonly string _baseDirectory;
-    private readonly bool _runAsServerUser;
+    private readonly ServerLog _log;
+    private readonly PostgresTools _tools;
+    private readonly SuperuserSql _sql;
     private readonly SemaphoreSlim _lifecycleLock = new(1, 1);
     private readonly IDisposable _exitRegistration;
     private System.Diagnostics.Process? _watchdog;
@@ -45,13 +42,14 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     {
         _options = options;
         _baseDirectory = baseDirectory;
-        _runAsServerUser = Environment.IsPrivilegedProcess;
         DataDirectory = Path.Combine(baseDirectory, "data");
-        LogFile = Path.Combine(baseDirectory, "postgres.log");
+        _log = new ServerLog(Path.Combine(baseDirectory, "postgres.log"));
+        _tools = new PostgresTools(options.BinDirectory, baseDirectory, Environment.IsPrivilegedProcess, options.CommandTimeout, _log);
+        _sql = new SuperuserSql(() => SuperuserConnectionString, () => Port, _tools.LogTail);
         _exitRegistration = ExitCleanup.Register(() =>
         {
             StopWatchdog();
-            Reap(_options.BinDirectory, _baseDirectory, _runAsServerUser);
+            PostgresCleanup.Reap(_options.BinDirectory, _baseDirectory, _tools.RunAsServerUser);
         });
     }
 
@@ -65,7 +63,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     public string BaseDirectory => _baseDirectory;
 
     /// <summary>The server log (pg_ctl <c>-l</c>); its tail is included in every failure.</summary>
-    public string LogFile { get; }
+    public string LogFile => _log.Path;
 
     /// <summary>Whether the server is currently started by this instance.</summary>
     public bool IsRunning => _running;
@@ -86,12 +84,12 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         options ??= new TemporaryPostgresOptions();
         if (Interlocked.Exchange(ref _orphansReaped, 1) == 0)
         {
-            ReapOrphans(options.BinDirectory);
+            PostgresCleanup.ReapOrphans(options.BinDirectory);
         }
 
-        var directory = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
+        var directory = Directory.CreateTempSubdirectory(PostgresCleanup.DirectoryPrefix).FullName;
         // Written first, so a run killed at any later point is recognisable as dead by the next one.
-        await File.WriteAllTextAsync(Path.Combine(directory, OwnerFileName), OwnerProcess.Token, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, PostgresCleanup.OwnerFileName), OwnerProcess.Token, cancellationToken);
         var server = new TemporaryPostgres(options, directory);
         try
         {
@@ -146,16 +144,16 @@ public sealed class TemporaryPostgres : IAsyncDisposable
                 return;
             }
 
-            var result = await RunToolCheckedAsync(
+            var result = await _tools.RunToolAsync(
                 "Stopping PostgreSQL failed",
                 "pg_ctl",
-                ["-D", DataDirectory, "-m", mode, "-w", "-t", TimeoutSeconds, "stop"],
+                ["-D", DataDirectory, "-m", mode, "-w", "-t", _tools.TimeoutSeconds, "stop"],
                 allowFailure: true,
                 cancellationToken: cancellationToken);
             // A server that died on its own leaves no pid file: that is "stopped", not an error.
-            if (result.ExitCode != 0 && File.Exists(Path.Combine(DataDirectory, PidFileName)))
+            if (result.ExitCode != 0 && File.Exists(Path.Combine(DataDirectory, PostgresCleanup.PidFileName)))
             {
-                throw Failure("Stopping PostgreSQL failed", result);
+                throw _tools.Failure("Stopping PostgreSQL failed", result);
             }
 
             _running = false;
@@ -184,7 +182,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
             var result = await StartServerAsync(cancellationToken);
             if (result.ExitCode != 0)
             {
-                throw Failure($"Starting PostgreSQL again on port {Port} failed", result);
+                throw _tools.Failure($"Starting PostgreSQL again on port {Port} failed", result);
             }
 
             _running = true;
@@ -210,7 +208,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     /// <exception cref="PostgresException">The server rejected the SQL (unwrapped, so SqlState can be checked).</exception>
     /// <exception cref="TemporaryPostgresException">The server could not be reached.</exception>
     public Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken = default) =>
-        WithCommandAsync(sql, command => command.ExecuteNonQueryAsync(cancellationToken), cancellationToken);
+        _sql.ExecuteAsync(sql, cancellationToken);
 
     /// <summary>Runs a query as superuser and returns the first column of the first row, converted to <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">Target type; NULL or no row gives <c>default</c>.</typeparam>
@@ -219,22 +217,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     /// <exception cref="PostgresException">The server rejected the SQL.</exception>
     /// <exception cref="TemporaryPostgresException">The server could not be reached.</exception>
     public Task<T?> ScalarAsync<T>(string sql, CancellationToken cancellationToken = default) =>
-        WithCommandAsync(sql, async command =>
-        {
-            var value = await command.ExecuteScalarAsync(cancellationToken);
-            if (value is null or DBNull)
-            {
-                return default;
-            }
-
-            if (value is T typed)
-            {
-                return typed;
-            }
-
-            var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-            return (T?)Convert.ChangeType(value, target, CultureInfo.InvariantCulture);
-        }, cancellationToken);
+        _sql.ScalarAsync<T>(sql, cancellationToken);
 
     /// <summary>
     /// Runs SQL through psql as superuser (<c>-X -q -A -t -v ON_ERROR_STOP=1</c>, script on stdin) and returns
@@ -246,7 +229,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     /// <exception cref="TemporaryPostgresException">psql exited non-zero; the message has its stderr.</exception>
     public async Task<string> PsqlAsync(string sql, string database = "postgres", CancellationToken cancellationToken = default)
     {
-        var result = await RunToolCheckedAsync(
+        var result = await _tools.RunToolAsync(
             "psql failed",
             "psql",
             [.. PsqlConnectionArguments(database), "-A", "-t", "-f", "-"],
@@ -258,23 +241,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
 
     /// <summary>The last lines of the server log, for diagnostics.</summary>
     /// <param name="lines">How many lines at most.</param>
-    public string ReadLogTail(int lines = LogTailLines)
-    {
-        try
-        {
-            using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            const int MaxBytes = 64 * 1024;
-            stream.Seek(Math.Max(0, stream.Length - MaxBytes), SeekOrigin.Begin);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            var text = reader.ReadToEnd();
-            var all = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            return string.Join('\n', all.TakeLast(lines));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return $"(server log {LogFile} not readable: {ex.Message})";
-        }
-    }
+    public string ReadLogTail(int lines = LogTailLines) => _log.Tail(lines);
 
     /// <summary>Kills the server (<c>pg_ctl stop -m immediate</c>) and deletes its directory. Never throws.</summary>
     public async ValueTask DisposeAsync()
@@ -288,7 +255,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         try
         {
             StopWatchdog();
-            await Task.Run(() => Reap(_options.BinDirectory, _baseDirectory, _runAsServerUser));
+            await Task.Run(() => PostgresCleanup.Reap(_options.BinDirectory, _baseDirectory, _tools.RunAsServerUser));
             _running = false;
             NpgsqlConnection.ClearAllPools();
         }
@@ -299,18 +266,16 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         }
     }
 
-    private string TimeoutSeconds => ((int)_options.CommandTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-
     private string ConfigurationFile => Path.Combine(DataDirectory, "postgresql.conf");
 
     /// <summary>Arranges for the server to be stopped and the directory deleted if this process dies without disposing.</summary>
     private void StartWatchdog()
     {
-        var (stopFile, stopArguments) = ToolCommand(
+        var (stopFile, stopArguments) = PostgresTools.Command(
             _options.BinDirectory,
             "pg_ctl",
             ["-D", DataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"],
-            _runAsServerUser);
+            _tools.RunAsServerUser);
         _watchdog = DeathWatchdog.Start(
             "atlas-cdc-pg-watchdog",
             "dir=$1; shift; \"$@\"; rm -rf -- \"$dir\"",
@@ -322,16 +287,16 @@ public sealed class TemporaryPostgres : IAsyncDisposable
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        if (_runAsServerUser)
+        if (_tools.RunAsServerUser)
         {
-            await RunCheckedAsync(
+            await _tools.RunAsync(
                 "Giving the temporary directory to the postgres OS user failed",
                 "chown",
-                ["-R", $"{ServerOsUser}:{ServerOsUser}", _baseDirectory],
+                ["-R", $"{PostgresTools.ServerOsUser}:{PostgresTools.ServerOsUser}", _baseDirectory],
                 cancellationToken);
         }
 
-        await RunToolCheckedAsync(
+        await _tools.RunToolAsync(
             "initdb failed",
             "initdb",
             ["-D", DataDirectory, "-A", "trust", "-U", SuperuserName, "--encoding=UTF8", "--locale=C", "--no-instructions"],
@@ -342,9 +307,9 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         {
             // The free port is found by binding port 0 and releasing it, so another process can take it before
             // postgres binds it: on "address in use" a new port is tried.
-            Port = FindFreePort();
+            Port = FreePort.Find();
             await File.WriteAllTextAsync(ConfigurationFile, _initialConfiguration + BuildSettings(), cancellationToken);
-            var logLengthBefore = LogLength();
+            var logLengthBefore = _log.Length;
             var result = await StartServerAsync(cancellationToken);
             if (result.ExitCode == 0)
             {
@@ -352,12 +317,12 @@ public sealed class TemporaryPostgres : IAsyncDisposable
                 break;
             }
 
-            if (attempt < PortAttempts && LogSince(logLengthBefore).Contains("could not bind", StringComparison.Ordinal))
+            if (attempt < PortAttempts && _log.Since(logLengthBefore).Contains("could not bind", StringComparison.Ordinal))
             {
                 continue;
             }
 
-            throw Failure($"Starting PostgreSQL on port {Port} failed", result);
+            throw _tools.Failure($"Starting PostgreSQL on port {Port} failed", result);
         }
 
         if (_options.ApplySqlDirectory)
@@ -390,10 +355,10 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     }
 
     private Task<ProcessResult> StartServerAsync(CancellationToken cancellationToken) =>
-        RunToolCheckedAsync(
+        _tools.RunToolAsync(
             "Starting PostgreSQL failed",
             "pg_ctl",
-            ["-D", DataDirectory, "-l", LogFile, "-w", "-t", TimeoutSeconds, "start"],
+            ["-D", DataDirectory, "-l", LogFile, "-w", "-t", _tools.TimeoutSeconds, "start"],
             allowFailure: true,
             cancellationToken: cancellationToken);
 
@@ -406,7 +371,7 @@ public sealed class TemporaryPostgres : IAsyncDisposable
 
         foreach (var file in Directory.GetFiles(directory, "*.sql").Order(StringComparer.Ordinal))
         {
-            await RunToolCheckedAsync(
+            await _tools.RunToolAsync(
                 $"Applying {Path.GetFileName(file)} failed",
                 "psql",
                 [.. PsqlConnectionArguments("postgres"), "-f", file],
@@ -421,214 +386,5 @@ public sealed class TemporaryPostgres : IAsyncDisposable
         "-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", SuperuserName, "-d", database,
     ];
 
-    private async Task<T> WithCommandAsync<T>(string sql, Func<NpgsqlCommand, Task<T>> run, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // No pooling: these helpers are used around restarts, and a pooled connection would be stale.
-            var builder = new NpgsqlConnectionStringBuilder(SuperuserConnectionString) { Pooling = false, CommandTimeout = 0 };
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            await using var command = new NpgsqlCommand(sql, connection);
-            return await run(command);
-        }
-        catch (NpgsqlException ex) when (ex is not PostgresException)
-        {
-            throw new TemporaryPostgresException(
-                $"SQL as superuser on port {Port} failed", sql, exitCode: null, ex.Message, ReadLogTail(), ex);
-        }
-    }
-
-    private Task<ProcessResult> RunToolCheckedAsync(
-        string summary,
-        string tool,
-        string[] arguments,
-        string? standardInput = null,
-        bool asServerUser = true,
-        bool allowFailure = false,
-        CancellationToken cancellationToken = default)
-    {
-        var (fileName, fullArguments) = ToolCommand(_options.BinDirectory, tool, arguments, asServerUser && _runAsServerUser);
-        return RunCheckedAsync(summary, fileName, fullArguments, cancellationToken, standardInput, allowFailure);
-    }
-
-    private async Task<ProcessResult> RunCheckedAsync(
-        string summary,
-        string fileName,
-        string[] arguments,
-        CancellationToken cancellationToken,
-        string? standardInput = null,
-        bool allowFailure = false)
-    {
-        ProcessResult result;
-        try
-        {
-            result = await ProcessRunner.RunAsync(
-                fileName, arguments, standardInput, _baseDirectory, _options.CommandTimeout, cancellationToken);
-        }
-        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
-        {
-            var command = ProcessRunner.Describe(ProcessRunner.CreateStartInfo(fileName, arguments, null));
-            throw new TemporaryPostgresException(summary, command, exitCode: null, ex.Message, ReadLogTail(), ex);
-        }
-
-        if (result.ExitCode != 0 && !allowFailure)
-        {
-            throw Failure(summary, result);
-        }
-
-        return result;
-    }
-
-    private TemporaryPostgresException Failure(string summary, ProcessResult result) =>
-        new(summary, result.Command, result.ExitCode, (result.StandardError + "\n" + result.StandardOutput).Trim(), ReadLogTail());
-
-    private long LogLength() => File.Exists(LogFile) ? new FileInfo(LogFile).Length : 0;
-
-    private string LogSince(long offset)
-    {
-        try
-        {
-            using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            return reader.ReadToEnd();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
-
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-    private static int FindFreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
-
-    private static (string FileName, string[] Arguments) ToolCommand(string binDirectory, string tool, string[] arguments, bool asServerUser)
-    {
-        var path = Path.Combine(binDirectory, tool);
-        return asServerUser ? ("runuser", ["-u", ServerOsUser, "--", path, .. arguments]) : (path, arguments);
-    }
-
-    /// <summary>
-    /// Stops whatever server runs in <paramref name="baseDirectory"/> and deletes the directory. Synchronous
-    /// and exception-free because it also runs from the process-exit hook.
-    /// </summary>
-    private static void Reap(string binDirectory, string baseDirectory, bool asServerUser)
-    {
-        var dataDirectory = Path.Combine(baseDirectory, "data");
-        var pidFile = Path.Combine(dataDirectory, PidFileName);
-        try
-        {
-            if (File.Exists(pidFile))
-            {
-                var (fileName, arguments) = ToolCommand(
-                    binDirectory, "pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"], asServerUser);
-                var exitCode = ProcessRunner.RunSync(fileName, arguments, baseDirectory, TimeSpan.FromSeconds(40));
-                if (exitCode != 0 && File.Exists(pidFile))
-                {
-                    KillPostmaster(pidFile);
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            Console.Error.WriteLine($"Atlas.Cdc.Sandbox: stopping PostgreSQL in {dataDirectory} failed: {ex.Message}");
-        }
-
-        DeleteDirectory(baseDirectory);
-    }
-
-    private static void KillPostmaster(string pidFile)
-    {
-        // Last resort when pg_ctl could not stop it: its backends exit by themselves once the postmaster is gone.
-        var firstLine = File.ReadLines(pidFile).FirstOrDefault();
-        if (int.TryParse(firstLine, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-        {
-            try
-            {
-                using var postmaster = System.Diagnostics.Process.GetProcessById(pid);
-                postmaster.Kill();
-                postmaster.WaitForExit(TimeSpan.FromSeconds(10));
-            }
-            catch (ArgumentException)
-            {
-                // Not running any more.
-            }
-        }
-    }
-
-    private static void DeleteDirectory(string directory)
-    {
-        for (var attempt = 1; attempt <= 3 && Directory.Exists(directory); attempt++)
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                if (attempt == 3)
-                {
-                    Console.Error.WriteLine($"Atlas.Cdc.Sandbox: could not delete {directory}: {ex.Message}");
-                }
-                else
-                {
-                    Thread.Sleep(200);
-                }
-            }
-        }
-    }
-
-    /// <summary>Removes servers and directories left by processes that died without cleaning up (e.g. SIGKILL).</summary>
-    private static void ReapOrphans(string binDirectory)
-    {
-        IEnumerable<string> candidates;
-        try
-        {
-            candidates = Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*").ToList();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return;
-        }
-
-        foreach (var directory in candidates)
-        {
-            try
-            {
-                var ownerFile = Path.Combine(directory, OwnerFileName);
-                if (File.Exists(ownerFile))
-                {
-                    if (OwnerProcess.IsAlive(File.ReadAllText(ownerFile).Trim()))
-                    {
-                        continue;
-                    }
-                }
-                else if (Directory.GetLastWriteTimeUtc(directory) > DateTime.UtcNow.AddMinutes(-10))
-                {
-                    // Possibly another process between creating the directory and writing its owner file.
-                    continue;
-                }
-
-                Reap(binDirectory, directory, Environment.IsPrivilegedProcess);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Someone else's directory, or removed concurrently: not ours to fight over.
-            }
-        }
-    }
 }

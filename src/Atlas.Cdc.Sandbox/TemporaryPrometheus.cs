@@ -66,7 +66,7 @@ public sealed class TemporaryPrometheus : IAsyncDisposable
         var configFile = Path.Combine(directory, "prometheus.yml");
         await File.WriteAllTextAsync(configFile, config.ToString(), cancellationToken);
 
-        var url = $"http://127.0.0.1:{RelayProcess.FreeTcpPort()}";
+        var url = $"http://127.0.0.1:{FreePort.Find()}";
         var startInfo = ProcessRunner.CreateStartInfo("prometheus",
             [
                 $"--config.file={configFile}",

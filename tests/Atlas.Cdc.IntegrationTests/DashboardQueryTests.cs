@@ -29,7 +29,7 @@ public class DashboardQueryTests(CdcEnvironment environment, ITestOutputHelper o
         Assert.True(queries.Count >= 20, $"only {queries.Count} queries found in {StackFiles.Dashboard}");
 
         await using var scenario = await environment.CreateScenarioAsync("dashboard");
-        var port = RelayProcess.FreeTcpPort();
+        var port = FreePort.Find();
         var instance = $"127.0.0.1:{port}";
         var settings = new Dictionary<string, string>
         {

@@ -49,6 +49,37 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Publication_that_does_not_publish_inserts_exits_naming_it_and_the_fix()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("pubnoinsert");
+        await scenario.ScalarAsync<int>("ALTER PUBLICATION atlas_cdc_outbox SET (publish = 'update, delete'); SELECT 1");
+        var fatal = await RunUntilExitAsync(scenario);
+        Assert.Contains("Publication 'atlas_cdc_outbox' (Cdc:Publication) does not publish inserts", fatal, StringComparison.Ordinal);
+        Assert.Contains("ALTER PUBLICATION atlas_cdc_outbox SET (publish = 'insert');", fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Publication_without_the_outbox_table_exits_naming_both_and_the_fix()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("pubnotable");
+        await scenario.ScalarAsync<int>("CREATE TABLE public.other (id int); CREATE PUBLICATION other_only FOR TABLE public.other; SELECT 1");
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string> { ["Cdc__Publication"] = "other_only" });
+        Assert.Contains("Publication 'other_only' (Cdc:Publication) does not include the outbox table public.outbox (Cdc:Table)", fatal, StringComparison.Ordinal);
+        Assert.Contains("ALTER PUBLICATION other_only ADD TABLE public.outbox;", fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slot_of_another_database_exits_naming_the_slot_and_both_databases()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("slototherdb");
+        // Same slot name, pgoutput, but created in database postgres: streaming it would decode another database.
+        await environment.Postgres.ExecuteAsync($"SELECT pg_create_logical_replication_slot('{scenario.Slot}', 'pgoutput')");
+        var fatal = await RunUntilExitAsync(scenario);
+        Assert.Contains($"Replication slot '{scenario.Slot}' (Cdc:Slot) belongs to database 'postgres', but the relay connects to '{scenario.Database}'",
+            fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_role_exits_naming_the_role()
     {
         await using var scenario = await environment.CreateScenarioAsync("norole");
@@ -108,16 +139,41 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     [Fact]
-    public async Task Fatal_error_while_postgres_is_unreachable_exits_with_one_message_and_no_stack_trace()
+    public async Task Fatal_error_found_once_an_unreachable_postgres_comes_back_exits_with_one_message_and_no_stack_trace()
     {
         await using var scenario = await environment.CreateScenarioAsync("fatalpgdown");
-        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string>
+        await scenario.ScalarAsync<int>("DROP PUBLICATION atlas_cdc_outbox; SELECT 1");
+        RelayProcess relay;
+        await environment.Postgres.StopAsync();
+        try
         {
-            ["Cdc__Postgres__ConnectionString"] = $"Host=127.0.0.1;Port={RelayProcess.FreeTcpPort()};Username=atlas_cdc_relay;Database=none",
-            ["Cdc__Postgres__SlotStatsInterval"] = "00:00:00.050",
-            ["Cdc__Kafka__Properties__acks.mode.unknown"] = "1",
-        });
-        Assert.Contains("acks.mode.unknown", fatal, StringComparison.Ordinal);
+            // Kafka is reachable; PostgreSQL refuses connections: retried with backoff, never fatal, while the slot
+            // monitor fails every 50 ms.
+            relay = scenario.StartRelay(new Dictionary<string, string> { ["Cdc__Postgres__SlotStatsInterval"] = "00:00:00.050" });
+            var stopwatch = Stopwatch.StartNew();
+            while (relay.Output.Split("Reconnecting").Length <= 2)
+            {
+                Assert.False(relay.HasExited, $"connection refused must not be fatal:\n{relay.Output}");
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"the relay did not retry twice within 20 s:\n{relay.Output}");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await environment.Postgres.StartAgainAsync();
+        }
+
+        // Reachable again: the start-up checks find the missing publication, a fatal error on the PostgreSQL side.
+        var exitCode = await relay.WaitForExitAsync(s_exitLimit);
+        var lines = relay.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(exitCode == 2, $"exit code {exitCode}, not 2:\n{relay.Output}");
+        var fatal = Assert.Single(lines, line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains("Publication 'atlas_cdc_outbox' (Cdc:Publication) does not exist", fatal, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, line => line.Contains("   at ", StringComparison.Ordinal)); // messages, not stack traces
+        Assert.All(lines.Where(line => line.Contains("Reconnecting", StringComparison.Ordinal)),
+            line => Assert.Contains("socket: ConnectionRefused", line, StringComparison.Ordinal));
+        output.WriteLine($"exit code {exitCode} after {lines.Count(l => l.Contains("Reconnecting", StringComparison.Ordinal))} refused connections: {fatal.Trim()}");
+        await relay.DisposeAsync();
     }
 
     [Theory]

@@ -74,19 +74,29 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         await using var load = WriterLoad.Start(scenario, "Load", writers: 2);
         await load.WaitForMoreAsync(300);
 
+        double decodedWhilePaused, committedWhilePaused;
         environment.Kafka.SetAllBrokersDown();
         try
         {
             // Reading pauses once the limit is reached (however long the writers take to get there on this machine),
-            // and stays paused for longer than Npgsql's 10 s status interval, checked all along.
+            // and stays paused for longer than Npgsql's 10 s status interval, checked all along: the relay decodes no
+            // transaction while the writers keep committing, and the replication connection is kept.
             var reached = await Poll.UntilAsync("1000 events in flight (Cdc:MaxInFlightEvents) during the outage",
                 async () => InFlight(await relay.GetTextAsync("/metrics")) >= 1000, TimeSpan.FromSeconds(120),
                 async () => $"{InFlight(await relay.GetTextAsync("/metrics"))} in flight, {load.Committed} committed");
+            var transactionsBefore = (await RelayProbe.MetricAsync(relay, "atlas_cdc_transactions_total"))!.Value;
+            var committedBefore = load.Committed;
             await Poll.ThroughoutAsync(TimeSpan.FromSeconds(12), async () =>
             {
                 Assert.False(relay.HasExited, relay.Output);
                 Assert.Equal(1000, InFlight(await relay.GetTextAsync("/metrics")));
             });
+            var metrics = await relay.GetTextAsync("/metrics");
+            decodedWhilePaused = RelayProbe.Metric(metrics, "atlas_cdc_transactions_total")!.Value - transactionsBefore;
+            committedWhilePaused = load.Committed - committedBefore;
+            Assert.Equal(0, decodedWhilePaused);
+            Assert.True(committedWhilePaused > 0, "no event was committed while reading was paused: the check proves nothing");
+            Assert.Equal(0, RelayProbe.Metric(metrics, "atlas_cdc_reconnects_total"));
             output.WriteLine($"in-flight limit reached {reached.TotalSeconds:F1} s into the outage, held 12 s");
         }
         finally
@@ -97,8 +107,9 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.OK, TimeSpan.FromSeconds(120));
         await load.WaitForMoreAsync(300, TimeSpan.FromSeconds(120));
         var delivery = await load.StopAndCheckDeliveryAsync(topic, TimeSpan.FromSeconds(180));
-        output.WriteLine($"{delivery.Committed} events, {delivery.Duplicates} duplicates; " +
-                         $"reconnects: {Line(await relay.GetTextAsync("/metrics"), "atlas_cdc_reconnects_total")}");
+        Assert.Equal(0, await RelayProbe.MetricAsync(relay, "atlas_cdc_reconnects_total"));
+        output.WriteLine($"reading paused for 12 s at 1000 events in flight: 0 transactions decoded while {committedWhilePaused} events were committed; " +
+                         $"{delivery.Committed} events, {delivery.Duplicates} duplicates, no reconnect");
     }
 
     [Fact]
@@ -335,6 +346,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             await environment.Postgres.StartAgainAsync();
         }
         Assert.True(exit < TimeSpan.FromSeconds(3 + 10), $"SIGTERM took {exit} with Cdc:ShutdownTimeout=3s:\n{relay.Output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM, not 0:\n{RelayProbe.Tail(relay.Output)}");
         output.WriteLine($"SIGTERM while PostgreSQL was down: exit code {exitCode} after {exit.TotalSeconds:F1} s");
     }
 
@@ -358,6 +370,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             await Poll.UntilAsync("the 100 events in flight during the outage",
                 async () => InFlight(await relay.GetTextAsync("/metrics")) >= 100, TimeSpan.FromSeconds(60),
                 async () => $"{InFlight(await relay.GetTextAsync("/metrics"))} in flight; {await RelayProbe.ReadinessAsync(relay)}");
+            Assert.Equal(held.Count, await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight"));
             var stopwatch = Stopwatch.StartNew();
             exitCode = await relay.TerminateAsync(TimeSpan.FromSeconds(30));
             exit = stopwatch.Elapsed;
@@ -368,6 +381,8 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         }
 
         Assert.True(exit < TimeSpan.FromSeconds(3 + 10), $"SIGTERM took {exit} with Cdc:ShutdownTimeout=3s:\n{relay.Output}");
+        Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM, not 0:\n{RelayProbe.Tail(relay.Output)}");
+        Assert.Contains("Shutdown timeout 3 s passed with 100 events unacknowledged", relay.Output, StringComparison.Ordinal);
         var confirmed = await scenario.ConfirmedLsnAsync();
 
         await using var restarted = await scenario.StartReadyRelayAsync();

@@ -153,6 +153,76 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
         Assert.Contains("Outbox retention is disabled", relay.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Custom_table_in_its_own_schema_is_relayed_and_cleaned_through_its_own_retention_view()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("customtable");
+        // What README asks of a custom Cdc:Table: the outbox columns, a publication, and the <table>_retention view.
+        await scenario.ScalarAsync<int>(
+            """
+            CREATE SCHEMA sales;
+            CREATE TABLE sales.order_events (LIKE public.outbox INCLUDING ALL);
+            CREATE PUBLICATION sales_outbox FOR TABLE sales.order_events WITH (publish = 'insert');
+            CREATE VIEW sales.order_events_retention AS SELECT id, created_at, xmin AS inserted_xid FROM sales.order_events;
+            GRANT USAGE ON SCHEMA sales TO atlas_cdc_relay;
+            GRANT SELECT (id, created_at), DELETE ON sales.order_events TO atlas_cdc_relay;
+            GRANT SELECT ON sales.order_events_retention TO atlas_cdc_relay;
+            SELECT 1
+            """);
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__Table"] = "sales.order_events",
+            ["Cdc__Publication"] = "sales_outbox",
+            ["Cdc__Retention__Age"] = "00:00:00",
+            ["Cdc__Retention__Interval"] = "00:00:00.300",
+        });
+        var ids = await scenario.ScalarAsync<Guid[]>(
+            "WITH inserted AS (INSERT INTO sales.order_events (aggregate_type, aggregate_id, event_type, payload) " +
+            "SELECT 'Sale', 'sale-' || g, 'Sold', jsonb_build_object('n', g) FROM generate_series(1, 10) g RETURNING id) SELECT array_agg(id) FROM inserted");
+        var outboxRow = await scenario.InsertAsync(new OutboxRow("Sale", "not-relayed", "Ignored", "{}")); // public.outbox is not this relay's table
+
+        var records = await scenario.WaitForEventsAsync([scenario.Topic("Sale")], ids);
+        Assert.DoesNotContain(records, r => r.Header("id") == outboxRow[0].ToString());
+        await WaitUntilAsync(async () => await scenario.ScalarAsync<long>("SELECT count(*) FROM sales.order_events") == 0, TimeSpan.FromSeconds(60),
+            async () => $"{await scenario.ScalarAsync<long>("SELECT count(*) FROM sales.order_events")} rows left in sales.order_events");
+        Assert.Equal(1L, await scenario.ScalarAsync<long>("SELECT count(*) FROM public.outbox"));
+        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total {ids.Length}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("(view \"sales\".\"order_events_retention\")", relay.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_the_streaming_relay_deletes_and_a_standby_starts_deleting_once_it_takes_over()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("retentionstandby");
+        var retention = new Dictionary<string, string>
+        {
+            ["Cdc__Retention__Age"] = "00:00:00",
+            ["Cdc__Retention__Interval"] = "00:00:00.200",
+            ["Cdc__StandbyRetryInterval"] = "00:00:00.500",
+        };
+        var active = await scenario.StartReadyRelayAsync(retention);
+        await using var standby = scenario.StartRelay(retention);
+        await WaitUntilAsync(() => Task.FromResult(standby.Output.Contains("standing by", StringComparison.Ordinal)), TimeSpan.FromSeconds(60),
+            () => $"the second relay never stood by:\n{RelayProbe.Tail(standby.Output)}");
+
+        var first = await scenario.InsertAsync(RelayCoreTests.Rows("Kept", 20));
+        await scenario.WaitForEventsAsync([scenario.Topic("Kept")], first);
+        await WaitUntilAsync(async () => await CountAsync(scenario, first) == 0, TimeSpan.FromSeconds(60),
+            async () => $"{await CountAsync(scenario, first)} of {first.Count} delivered rows not deleted yet");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // five more retention intervals of the standby
+        Assert.Equal(first.Count, await RelayProbe.MetricAsync(active, "atlas_cdc_outbox_rows_deleted_total"));
+        Assert.Equal(0, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total") ?? 0);
+        Assert.Equal(1, await RelayProbe.MetricAsync(standby, "atlas_cdc_stream_state{state=\"standby\"}"));
+
+        await active.KillAsync();
+        await standby.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
+        var second = await scenario.InsertAsync(RelayCoreTests.Rows("Kept", 10));
+        await scenario.WaitForEventsAsync([scenario.Topic("Kept")], second);
+        await WaitUntilAsync(async () => await CountAsync(scenario, second) == 0, TimeSpan.FromSeconds(60),
+            async () => $"{await CountAsync(scenario, second)} of {second.Count} delivered rows not deleted yet");
+        Assert.Equal(second.Count, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total"));
+    }
+
     private static async Task<long> CountAsync(RelayScenario scenario, IEnumerable<Guid> ids) =>
         await scenario.ScalarAsync<long>($"SELECT count(*) FROM public.outbox WHERE id IN ({string.Join(", ", ids.Select(id => $"'{id}'"))})");
 

@@ -137,34 +137,31 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         await using var scenario = await environment.CreateScenarioAsync("batchrefused");
         var topic = scenario.Topic("Claim");
         environment.Kafka.CreateTopic(topic, partitions: 1);
-        await using var relay = await scenario.StartReadyRelayAsync();
-        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 1, keys: 1)));
+        // A long linger puts the 20 events of one transaction into one Produce request.
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__Kafka__Properties__linger.ms"] = "200" });
+        var first = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 1, keys: 1));
+        await scenario.WaitForEventsAsync([topic], first);
 
         environment.Kafka.PushRequestErrors(0, 10);
         var batch = await scenario.InsertAsync(RelayCoreTests.Rows("Claim", 20, keys: 1)); // one transaction, one request
-        var marker = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Marker", "{}"));
-
-        // Every event of the refused request ends up somewhere: in the topic or in the dead-letter topic.
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        List<Sandbox.KafkaRecord> delivered, dead;
-        while (true)
+        List<Sandbox.KafkaRecord> dead;
+        try
         {
-            delivered = await scenario.ReadTopicAsync(topic);
-            dead = await scenario.ReadTopicAsync(scenario.DeadLetterTopic);
-            var everywhere = delivered.Concat(dead).Select(r => r.Header("id")).ToHashSet();
-            var missing = batch.Concat(marker).Where(id => !everywhere.Contains(id.ToString())).ToList();
-            if (missing.Count == 0)
-                break;
-            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30))
-                Assert.Fail($"{missing.Count} events are in neither topic after 30 s ({delivered.Count} delivered, {dead.Count} dead-lettered):\n" +
-                            $"{RelayProbe.Tail(relay.Output, 80)}\n{string.Join('\n', (await relay.GetTextAsync("/metrics")).Split('\n').Where(l => l.StartsWith("atlas_cdc_", StringComparison.Ordinal) && !l.Contains("_bucket", StringComparison.Ordinal)))}");
-            await Task.Delay(250);
+            dead = await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], batch, TimeSpan.FromSeconds(30));
         }
-        Assert.NotEmpty(dead);
+        catch (Xunit.Sdk.XunitException e)
+        {
+            var delivered = (await scenario.ReadTopicAsync(topic)).Select(r => r.Header("id")).ToHashSet();
+            throw new Xunit.Sdk.XunitException($"{e.Message}; {batch.Count(id => delivered.Contains(id.ToString()))} of the batch were delivered instead\n{RelayProbe.Tail(relay.Output, 60)}");
+        }
+        var marker = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Marker", "{}"));
+        var records = await scenario.WaitForEventsAsync([topic], [.. first, .. marker]);
+
+        Assert.Equal(batch.Select(id => id.ToString()).Order(StringComparer.Ordinal), dead.Select(r => r.Header("id")!).Order(StringComparer.Ordinal));
         Assert.All(dead, r => Assert.Contains("MsgSizeTooLarge", r.Header("atlas.dlq.reason"), StringComparison.Ordinal));
-        var batchIds = batch.Select(id => id.ToString()).ToHashSet();
-        var deadFromBatch = dead.Count(r => batchIds.Contains(r.Header("id")!));
-        output.WriteLine($"{deadFromBatch} of {batch.Count} events were dead-lettered with the refused request, {batch.Count - deadFromBatch} delivered");
+        Assert.DoesNotContain(records, r => batch.Contains(Guid.Parse(r.Header("id")!)));
+        Assert.Contains($"atlas_cdc_events_dead_lettered_total {batch.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        output.WriteLine($"all {batch.Count} events of the refused request were dead-lettered; the marker after them was delivered");
     }
 
     [Fact]
@@ -195,6 +192,94 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         await using var resumed = await scenario.StartReadyRelayAsync();
         await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], poison);
         await scenario.WaitForEventsAsync([topic], [.. before, .. after]);
+    }
+
+    [Fact]
+    public async Task Dead_letter_that_cannot_be_written_either_stops_the_relay_with_exit_code_3_without_confirming_the_event()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("dlqrefused");
+        var topic = scenario.Topic("Invoice");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        var relay = await scenario.StartReadyRelayAsync(); // Cdc:DeadLetter:Policy is DeadLetter (the default)
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
+        var beforeEvent = await scenario.CurrentWalLsnAsync();
+
+        // The broker refuses the event for good, then refuses its dead letter too.
+        environment.Kafka.PushRequestErrors(0, 10, 10);
+        int exitCode;
+        List<Guid> refused;
+        try
+        {
+            refused = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-refused", "Scanned", """{"n": 1}"""));
+            exitCode = await relay.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            environment.Kafka.ClearRequestErrors(0);
+        }
+
+        Assert.True(exitCode == 3, $"exit code {exitCode}, not 3:\n{RelayProbe.Tail(relay.Output)}");
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains($"Event {refused[0]}", fatal, StringComparison.Ordinal);
+        Assert.Contains($"could not be written to dead-letter topic '{scenario.DeadLetterTopic}' (Cdc:DeadLetter:Topic)", fatal, StringComparison.Ordinal);
+        Assert.True(await scenario.ConfirmedLsnAsync() <= beforeEvent, "an event neither delivered nor dead-lettered must not be confirmed");
+        Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
+        output.WriteLine(fatal.Trim());
+
+        // Nothing is lost: the next relay handles the event first.
+        await using var resumed = await scenario.StartReadyRelayAsync();
+        await scenario.WaitForEventsAsync([topic], refused);
+    }
+
+    [Fact]
+    public async Task Halt_during_a_sigterm_drain_stops_at_once_with_exit_code_3_not_after_the_shutdown_timeout()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("haltdrain");
+        var topic = scenario.Topic("Invoice");
+        environment.Kafka.CreateTopic(topic, partitions: 1);
+        var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__DeadLetter__Policy"] = "Halt",
+            ["Cdc__ShutdownTimeout"] = "00:00:30",
+        });
+        await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
+        var beforePoison = await scenario.CurrentWalLsnAsync();
+
+        // The broker refuses the next Produce request for good, and answers only after 3 s: the refusal, and so
+        // the Halt, arrives while the relay drains after SIGTERM.
+        List<Guid> poison;
+        int exitCode;
+        var stopwatch = new Stopwatch();
+        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromSeconds(3));
+        environment.Kafka.PushRequestErrors(0, 10);
+        try
+        {
+            poison = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-refused", "Scanned", """{"n": 1}"""));
+            var reading = Stopwatch.StartNew();
+            while ((await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight") ?? 0) < 1)
+            {
+                Assert.True(reading.Elapsed < TimeSpan.FromSeconds(10), "the relay did not read the event within 10 s");
+                await Task.Delay(20);
+            }
+            Assert.DoesNotContain("Fatal:", relay.Output, StringComparison.Ordinal); // the refusal has not arrived yet
+            stopwatch.Start();
+            exitCode = await relay.TerminateAsync(TimeSpan.FromSeconds(60));
+            stopwatch.Stop();
+        }
+        finally
+        {
+            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
+                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
+            environment.Kafka.ClearRequestErrors(0);
+        }
+
+        output.WriteLine($"SIGTERM, then the Halt during the drain: exit code {exitCode} after {stopwatch.Elapsed.TotalSeconds:F1} s (Cdc:ShutdownTimeout 30 s)");
+        Assert.True(exitCode == 3, $"exit code {exitCode}, not 3:\n{RelayProbe.Tail(relay.Output)}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"the relay took {stopwatch.Elapsed} to stop after the Halt");
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains(poison[0].ToString(), fatal, StringComparison.Ordinal);
+        Assert.True(await scenario.ConfirmedLsnAsync() <= beforePoison, "the refused event must not be confirmed");
     }
 
     [Fact]

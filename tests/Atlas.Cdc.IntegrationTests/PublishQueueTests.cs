@@ -8,6 +8,45 @@ namespace Atlas.Cdc.IntegrationTests;
 public class PublishQueueTests(CdcEnvironment environment)
 {
     [Fact]
+    public async Task New_topics_whose_metadata_cannot_be_fetched_do_not_stall_the_publishing_loop()
+    {
+        const int topics = 8;
+        await using var scenario = await environment.CreateScenarioAsync("newtopics");
+        await using var relay = await scenario.StartReadyRelayAsync();
+        var rows = Enumerable.Range(1, topics).Select(i => new OutboxRow($"New{i}", "key", "Created", "{}")).ToArray();
+        List<Guid> ids;
+        TimeSpan handedOver;
+        // With every broker down, a metadata request for a new topic can only time out (after 1 s each).
+        environment.Kafka.SetAllBrokersDown();
+        try
+        {
+            ids = await scenario.InsertAsync(rows);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            while ((await RelayProbe.MetricAsync(relay, "atlas_cdc_events_in_flight") ?? 0) < topics)
+            {
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), "the relay did not read the events within 10 s");
+                await Task.Delay(20);
+            }
+            stopwatch.Restart();
+            // Read: now handed to librdkafka by the publishing loop, one new topic after another.
+            while ((await RelayProbe.MetricAsync(relay, "atlas_cdc_producer_queue_messages") ?? 0) < topics)
+            {
+                Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), "the publishing loop did not hand the events over within 30 s");
+                await Task.Delay(20);
+            }
+            handedOver = stopwatch.Elapsed;
+        }
+        finally
+        {
+            environment.Kafka.SetAllBrokersUp();
+        }
+
+        Assert.True(handedOver < TimeSpan.FromSeconds(3),
+            $"the publishing loop took {handedOver.TotalSeconds:F1} s to hand {topics} events for {topics} new topics to the producer");
+        await scenario.WaitForEventsAsync(rows.Select(r => scenario.Topic(r.AggregateType)), ids);
+    }
+
+    [Fact]
     public async Task Sigterm_in_the_middle_of_a_backlog_drains_the_queue_and_a_restart_delivers_the_rest_in_commit_order()
     {
         await using var scenario = await environment.CreateScenarioAsync("queuedrain");

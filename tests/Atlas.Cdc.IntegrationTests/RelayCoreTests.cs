@@ -159,6 +159,39 @@ public class RelayCoreTests(CdcEnvironment environment)
         Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count 3", metrics);
     }
 
+    [Fact]
+    public async Task Rows_of_other_tables_in_the_publication_are_ignored_with_a_warning_and_confirmed_past()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("othertable");
+        await scenario.ScalarAsync<int>(
+            "CREATE TABLE public.audit_log (id bigint, note text); ALTER PUBLICATION atlas_cdc_outbox ADD TABLE public.audit_log; SELECT 1");
+        await using var relay = await scenario.StartReadyRelayAsync();
+
+        List<Guid> ids;
+        await using (var connection = await scenario.OpenAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using (var audit = new NpgsqlCommand("INSERT INTO public.audit_log SELECT g, 'audited' FROM generate_series(1, 5) g", connection))
+                await audit.ExecuteNonQueryAsync();
+            ids = await RelayScenario.InsertAsync(connection, Rows("Mixed", 3));
+            await transaction.CommitAsync();
+        }
+        await scenario.ScalarAsync<int>("INSERT INTO public.audit_log VALUES (6, 'alone'); SELECT 1");
+        var lastCommit = await scenario.CurrentWalLsnAsync();
+
+        var records = await scenario.WaitForEventsAsync([scenario.Topic("Mixed")], ids);
+        Assert.Equal(3, records.Count);
+        var warning = Assert.Single(relay.Output.Split('\n'), line => line.Contains("also publishes", StringComparison.Ordinal));
+        Assert.Contains("Publication atlas_cdc_outbox also publishes public.audit_log; the relay ignores its rows", warning, StringComparison.Ordinal);
+        Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
+        // The transaction with only ignored rows is confirmed like any other: it does not hold the slot back.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await scenario.ConfirmedLsnAsync() < lastCommit && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.True(await scenario.ConfirmedLsnAsync() >= lastCommit, $"the slot was not confirmed past the audit-only transaction ending before {lastCommit}");
+        Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
+    }
+
     internal static OutboxRow[] Rows(string aggregateType, int count, int keys = 5) =>
         Enumerable.Range(0, count)
             .Select(i => new OutboxRow(aggregateType, $"{aggregateType.ToLowerInvariant()}-{i % keys}", "Happened", $$"""{"n": {{i}}}"""))

@@ -30,6 +30,25 @@ internal static class RelayProbe
         return $"{(int)response.StatusCode} {(await response.Content.ReadAsStringAsync()).Trim()}";
     }
 
+    /// <summary>
+    /// One sample of <paramref name="series"/> from the relay's /metrics: the metric name with its labels exactly as
+    /// exposed (<c>atlas_cdc_lag_seconds</c>, <c>atlas_cdc_events_published_total{topic="t"}</c>); null when absent.
+    /// </summary>
+    public static async Task<double?> MetricAsync(RelayProcess relay, string series) =>
+        Metric(await relay.GetTextAsync("/metrics"), series);
+
+    /// <summary>The value of <paramref name="series"/> in a Prometheus text exposition; null when absent.</summary>
+    public static double? Metric(string metrics, string series)
+    {
+        var prefix = series + " ";
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+                return double.Parse(line[prefix.Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+
     /// <summary>The last lines of a relay's output, for failure messages.</summary>
     public static string Tail(string output, int lines = 40) =>
         string.Join('\n', output.Split('\n').TakeLast(lines));

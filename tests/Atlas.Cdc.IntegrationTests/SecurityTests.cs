@@ -136,6 +136,25 @@ public class SecurityTests(CdcEnvironment environment)
         AssertNoSecret(secrets, unparsable.Output, "the configuration error of an unparsable connection string");
     }
 
+    [Fact]
+    public async Task Secret_that_librdkafka_echoes_in_a_producer_configuration_error_is_masked()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("kafkasecret");
+        const string secret = "Kafka-Secret-7c1e90aa";
+        // The SASL password also pasted into the wrong setting: librdkafka refuses that value and quotes it.
+        var relay = scenario.StartRelay(new Dictionary<string, string>
+        {
+            ["Cdc__Kafka__Properties__sasl.password"] = secret,
+            ["Cdc__Kafka__Properties__security.protocol"] = secret,
+        });
+        Assert.Equal(2, await relay.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
+        Assert.Contains("librdkafka refused the producer configuration", fatal, StringComparison.Ordinal);
+        Assert.Contains("\"***\" for configuration property \"security.protocol\"", fatal, StringComparison.Ordinal);
+        Assert.Contains("Cdc:Kafka:Properties", fatal, StringComparison.Ordinal);
+        AssertNoSecret([secret], relay.Output, "the producer configuration error");
+    }
+
     private static void AssertNoSecret(IEnumerable<string> secrets, string text, string where)
     {
         foreach (var secret in secrets)

@@ -102,7 +102,7 @@ public class StandbyTests(CdcEnvironment environment, ITestOutputHelper output)
         await load.WaitForMoreAsync(600);
 
         var stopwatch = Stopwatch.StartNew();
-        Signal(active, Sigstop);
+        active.Signal(ProcessSignals.Stop);
         TimeSpan takeover;
         try
         {
@@ -112,7 +112,7 @@ public class StandbyTests(CdcEnvironment environment, ITestOutputHelper output)
         }
         finally
         {
-            Signal(active, Sigcont);
+            active.Signal(ProcessSignals.Continue);
         }
 
         // The old relay wakes up: whatever its producer still held goes out late, then it finds the slot taken.
@@ -168,18 +168,6 @@ public class StandbyTests(CdcEnvironment environment, ITestOutputHelper output)
             await Task.Delay(100);
         }
     }
-
-    private const int Sigstop = 19;
-    private const int Sigcont = 18;
-
-    private static void Signal(RelayProcess relay, int signal)
-    {
-        if (Kill(relay.ProcessId, signal) != 0)
-            throw new InvalidOperationException($"kill({signal}) failed for relay pid {relay.ProcessId}");
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 
     private static IEnumerable<string> Lines(string text, string containing) =>
         text.Split('\n').Where(line => line.Contains(containing, StringComparison.Ordinal));

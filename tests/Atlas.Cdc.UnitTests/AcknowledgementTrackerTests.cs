@@ -138,4 +138,88 @@ public class AcknowledgementTrackerTests
         Assert.Equal(100_005UL, tracker.AdvanceConfirmable());
         Assert.True(tracker.IsIdle);
     }
+
+    private static readonly DateTimeOffset s_now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Lag_is_the_age_of_the_oldest_unacknowledged_commit_not_the_time_since_it_was_read()
+    {
+        var time = new ManualTime(s_now);
+        var tracker = new AcknowledgementTracker(100, 1 << 20, time: time);
+        var hourOld = tracker.Begin(100, s_now.AddHours(-1)); // a backlog read just now
+        tracker.Sent(hourOld, 1);
+        AcknowledgementTracker.Commit(hourOld, 110);
+        var minuteOld = tracker.Begin(200, s_now.AddMinutes(-1));
+        tracker.Sent(minuteOld, 1);
+        AcknowledgementTracker.Commit(minuteOld, 210);
+
+        Assert.Equal(TimeSpan.FromHours(1), tracker.Lag);
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(5), tracker.Lag);
+
+        tracker.Acknowledged(hourOld, 1);
+        Assert.Equal(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(5), tracker.Lag);
+        tracker.Acknowledged(minuteOld, 1);
+        Assert.Equal(TimeSpan.Zero, tracker.Lag);
+    }
+
+    [Fact]
+    public void Lag_counts_an_open_transaction_whose_events_are_all_acknowledged_and_is_never_negative()
+    {
+        var time = new ManualTime(s_now);
+        var tracker = new AcknowledgementTracker(100, 1 << 20, time: time);
+        var open = tracker.Begin(100, s_now.AddSeconds(-30)); // still being read: not delivered whole yet
+        tracker.Sent(open, 1);
+        tracker.Acknowledged(open, 1);
+        Assert.Equal(TimeSpan.FromSeconds(30), tracker.Lag);
+        AcknowledgementTracker.Commit(open, 110);
+        Assert.Equal(TimeSpan.Zero, tracker.Lag);
+
+        var ahead = tracker.Begin(200, s_now.AddSeconds(2)); // the database's clock is ahead of the relay's
+        tracker.Sent(ahead, 1);
+        Assert.Equal(TimeSpan.Zero, tracker.Lag);
+    }
+
+    [Fact]
+    public void Stalled_for_grows_only_while_events_wait_without_any_acknowledgement()
+    {
+        var time = new ManualTime(s_now);
+        var tracker = new AcknowledgementTracker(100, 1 << 20, time: time);
+        time.Advance(TimeSpan.FromHours(1)); // idle: nothing waits, nothing is stalled
+        Assert.Equal(TimeSpan.Zero, tracker.StalledFor);
+
+        var large = tracker.Begin(100, s_now);
+        for (var i = 0; i < 3; i++)
+            tracker.Sent(large, 1);
+        Assert.Equal(TimeSpan.Zero, tracker.StalledFor); // waiting starts now, not an hour ago
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(TimeSpan.FromSeconds(4), tracker.StalledFor);
+
+        tracker.Acknowledged(large, 1);
+        Assert.Equal(TimeSpan.Zero, tracker.StalledFor);
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(3), tracker.StalledFor);
+
+        tracker.Acknowledged(large, 1);
+        tracker.Acknowledged(large, 1);
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(TimeSpan.Zero, tracker.StalledFor);
+    }
+
+    [Fact]
+    public void A_large_transaction_whose_acknowledgements_flow_never_stalls_however_long_it_takes()
+    {
+        var time = new ManualTime(s_now);
+        var tracker = new AcknowledgementTracker(100, 1 << 20, time: time);
+        var large = tracker.Begin(100, s_now);
+        for (var second = 0; second < 120; second++)
+        {
+            tracker.Sent(large, 1);
+            tracker.Sent(large, 1);
+            time.Advance(TimeSpan.FromSeconds(1));
+            tracker.Acknowledged(large, 1);
+            Assert.True(tracker.StalledFor <= TimeSpan.FromSeconds(1), $"second {second}: stalled for {tracker.StalledFor}");
+        }
+        Assert.Equal(TimeSpan.FromMinutes(2), tracker.Lag); // still not delivered whole: the lag says how long
+    }
 }

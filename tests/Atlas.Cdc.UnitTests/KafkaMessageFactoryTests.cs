@@ -143,6 +143,62 @@ public class KafkaMessageFactoryTests
     }
 
     [Fact]
+    public async Task Events_and_dead_letters_built_at_once_on_two_threads_carry_their_own_transactions_lsn_and_commit_time()
+    {
+        // The publishing loop builds events while librdkafka's delivery thread builds dead letters, through one
+        // factory, for different transactions. Every header must belong to the transaction it was built for.
+        var factory = new KafkaMessageFactory(new TopicNamer("outbox.event.{aggregate_type}"));
+        var tracker = new AcknowledgementTracker(10, 1000);
+        var epoch = new DateTimeOffset(2026, 11, 22, 5, 3, 0, TimeSpan.Zero);
+        var transactions = Enumerable.Range(1, 2000)
+            .Select(i => tracker.Begin(0x1000000UL * (ulong)i, epoch.AddTicks(i * 10L)))
+            .ToArray();
+        var mismatches = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var start = new Barrier(2);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        void Check(Headers headers, TrackedTransaction transaction, string kind)
+        {
+            var lsn = Encoding.UTF8.GetString(headers.GetLastBytes("atlas.commit_lsn"));
+            var time = Encoding.UTF8.GetString(headers.GetLastBytes("atlas.commit_time"));
+            var expectedLsn = new NpgsqlTypes.NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
+            var expectedTime = KafkaMessageFactory.FormatCommitTime(transaction.CommitTime);
+            if (lsn != expectedLsn || time != expectedTime)
+                mismatches.Enqueue($"{kind} of the transaction at {expectedLsn} ({expectedTime}) carried {lsn} ({time})");
+        }
+
+        Task Build(bool deadLetters) => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            // Rounds until a mismatch shows or 2 s pass; the two threads take alternate transactions, so the
+            // transaction changes on every call of each.
+            for (var round = 0; stopwatch.Elapsed < TimeSpan.FromSeconds(2) && mismatches.IsEmpty; round++)
+            {
+                for (var i = deadLetters ? 1 : 0; i < transactions.Length; i += 2)
+                {
+                    var transaction = transactions[i];
+                    if (deadLetters)
+                        Check(factory.CreateDeadLetter(Event(), transaction, "outbox.event.Order", "refused", 1000).Headers, transaction, "dead letter");
+                    else
+                        Check(factory.Create(Event(), transaction, out _).Headers, transaction, "event");
+                }
+            }
+        });
+
+        await Task.WhenAll(Build(deadLetters: false), Build(deadLetters: true));
+        Assert.True(mismatches.IsEmpty, $"{mismatches.Count} messages carried another transaction's headers, e.g. {mismatches.FirstOrDefault()}");
+    }
+
+    [Theory]
+    [InlineData(0UL)]
+    [InlineData(0x16B3748UL)]
+    [InlineData(0x1_0000_0000UL)]
+    [InlineData(0xABCDEF01_23456789UL)]
+    [InlineData(ulong.MaxValue)]
+    public void Commit_lsn_header_is_the_lsn_as_postgresql_prints_it(ulong lsn) =>
+        Assert.Equal(new NpgsqlTypes.NpgsqlLogSequenceNumber(lsn).ToString(), Encoding.UTF8.GetString(KafkaMessageFactory.CommitLsnBytes(lsn)));
+
+    [Fact]
     public void Cutting_never_splits_a_four_byte_character()
     {
         var value = Encoding.UTF8.GetBytes("a" + string.Concat(Enumerable.Repeat("𝄞", 2000))); // 1 + 8000 bytes

@@ -1,6 +1,4 @@
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Retention;
 
 namespace Atlas.Cdc.UnitTests;
 
@@ -50,16 +48,5 @@ public class RetentionAndDeadLetterOptionsTests
         options.Retention.Interval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture);
         options.Retention.Age = TimeSpan.Parse(age, System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains(CdcOptionsValidator.Validate(options), e => e.Contains(variable, StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void Retention_deletes_by_primary_key_through_the_view_beside_the_table_with_quoted_names()
-    {
-        var sql = new RetentionSql(new OutboxTableName("sales", "Order\"Events"));
-        Assert.Equal("\"sales\".\"Order\"\"Events\"", sql.Table);
-        Assert.Equal("\"sales\".\"Order\"\"Events_retention\"", sql.View);
-        Assert.StartsWith($"DELETE FROM {sql.Table} WHERE id = ANY (ARRAY(SELECT id FROM {sql.View} WHERE", sql.DeleteBatch, StringComparison.Ordinal);
-        Assert.Contains("age(inserted_xid) > age($2)", sql.DeleteBatch, StringComparison.Ordinal);
-        Assert.Contains("LIMIT $3", sql.DeleteBatch, StringComparison.Ordinal);
     }
 }

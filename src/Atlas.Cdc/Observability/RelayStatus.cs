@@ -48,7 +48,17 @@ internal sealed class RelayStatus(CdcOptions options)
         ? Math.Max(0, Interlocked.Read(ref _serverWalLsn) - Interlocked.Read(ref _restartLsn))
         : null;
 
-    /// <summary>Ready: streaming, and Kafka is taking what the relay sends.</summary>
+    /// <summary>
+    /// atlas_cdc_lag_seconds: time since the commit of the oldest transaction Kafka has not fully acknowledged
+    /// (see <see cref="AcknowledgementTracker.Lag"/>); zero when caught up or before the first session.
+    /// </summary>
+    public TimeSpan Lag => _tracker?.Lag ?? TimeSpan.Zero;
+
+    /// <summary>
+    /// Ready: streaming, the producer works, brokers are reachable, and Kafka is making progress: while events wait,
+    /// it acknowledged one within <c>Cdc:Kafka:UnhealthyAfter</c>. Progress, not age: a large transaction or a
+    /// backlog that takes minutes to deliver keeps the relay ready as long as acknowledgements flow.
+    /// </summary>
     public bool IsReady(out string reason)
     {
         if (State != StreamState.Streaming)
@@ -72,10 +82,9 @@ internal sealed class RelayStatus(CdcOptions options)
             reason = valueProblem;
             return false;
         }
-        var age = _tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero;
-        if (_tracker is { InFlightEvents: > 0 } && age > options.Kafka.UnhealthyAfter)
+        if (_tracker is { } tracker && tracker.StalledFor is var stalled && stalled > options.Kafka.UnhealthyAfter)
         {
-            reason = $"Kafka has acknowledged nothing of the oldest pending transaction for {Durations.Format(TimeSpan.FromSeconds(Math.Round(age.TotalSeconds)))}";
+            reason = $"Kafka has acknowledged nothing for {Durations.Format(TimeSpan.FromSeconds(Math.Round(stalled.TotalSeconds)))} while {tracker.InFlightEvents} events wait";
             return false;
         }
         reason = "streaming";

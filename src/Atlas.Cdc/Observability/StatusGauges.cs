@@ -32,7 +32,7 @@ internal sealed class StatusGauges
         _producerQueue = factory.CreateGauge("atlas_cdc_producer_queue_messages",
             "Messages handed to the Kafka producer (librdkafka's queue) whose delivery report has not arrived yet.");
         _lag = factory.CreateGauge("atlas_cdc_lag_seconds",
-            "Age of the oldest transaction not yet fully acknowledged by Kafka; 0 when caught up.");
+            "Seconds since the commit of the oldest transaction Kafka has not fully acknowledged; 0 when caught up.");
         _confirmedLsn = factory.CreateGauge("atlas_cdc_confirmed_lsn", "Last LSN confirmed to PostgreSQL (as a number).");
         _replicationLag = factory.CreateGauge("atlas_cdc_replication_lag_bytes", "Server WAL position minus the confirmed LSN.", untilRead);
         _retainedWal = factory.CreateGauge("atlas_cdc_slot_retained_wal_bytes",
@@ -55,7 +55,7 @@ internal sealed class StatusGauges
         _inFlightEvents.Set(tracker?.InFlightEvents ?? 0);
         _inFlightBytes.Set(tracker?.InFlightBytes ?? 0);
         _producerQueue.Set(_status.Publisher?.QueuedMessages ?? 0);
-        _lag.Set((tracker?.OldestPendingAge(out _) ?? TimeSpan.Zero).TotalSeconds);
+        _lag.Set(_status.Lag.TotalSeconds);
         _confirmedLsn.Set(_status.ConfirmedLsn);
         SetOrHide(_replicationLag, _status.ReplicationLagBytes);
         SetOrHide(_retainedWal, _status.RetainedWalBytes);

@@ -4,17 +4,16 @@ using System.Text.Json;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Tracking;
 using Confluent.Kafka;
-using NpgsqlTypes;
 
 namespace Atlas.Cdc.Publishing;
 
-/// <summary>Maps an outbox row to its Kafka message: key, value and headers as README's message contract says.</summary>
+/// <summary>
+/// Maps an outbox row to its Kafka message: key, value and headers as README's message contract says. Holds no
+/// mutable state: the publishing loop builds events and librdkafka's delivery thread builds dead letters with it
+/// at the same time, for different transactions.
+/// </summary>
 internal sealed class KafkaMessageFactory(TopicNamer topics)
 {
-    private TrackedTransaction? _lastTransaction;
-    private byte[] _commitLsn = [];
-    private byte[] _commitTime = [];
-
     public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) => topics.For(outboxEvent.AggregateType, outboxEvent.EventType);
 
     /// <summary>Builds the message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.</summary>
@@ -76,30 +75,40 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         return value[..length];
     }
 
-    private Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction) =>
+    private static Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction) =>
         StandardHeaders(outboxEvent.Id, outboxEvent.EventType, Encoding.UTF8.GetBytes(outboxEvent.AggregateType), transaction);
 
-    private Headers StandardHeaders(byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction)
-    {
-        if (!ReferenceEquals(transaction, _lastTransaction))
-        {
-            // Computed once per transaction: every event of it shares these two values.
-            _commitLsn = Encoding.UTF8.GetBytes(new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString());
-            _commitTime = Encoding.UTF8.GetBytes(FormatCommitTime(transaction.CommitTime));
-            _lastTransaction = transaction;
-        }
-        return new Headers
+    private static Headers StandardHeaders(byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction) =>
+        new()
         {
             { MessageHeaders.Id, id },
             { MessageHeaders.EventType, eventType },
             { MessageHeaders.AggregateType, aggregateType },
-            { MessageHeaders.CommitLsn, _commitLsn },
-            { MessageHeaders.CommitTime, _commitTime },
+            { MessageHeaders.CommitLsn, CommitLsnBytes(transaction.CommitLsn) },
+            { MessageHeaders.CommitTime, CommitTimeBytes(transaction.CommitTime) },
         };
+
+    /// <summary>The LSN as PostgreSQL prints it (<c>0/16B3748</c>), formatted straight to UTF-8.</summary>
+    internal static byte[] CommitLsnBytes(ulong lsn)
+    {
+        Span<byte> buffer = stackalloc byte[17];
+        ((uint)(lsn >> 32)).TryFormat(buffer, out var high, "X", CultureInfo.InvariantCulture);
+        buffer[high] = (byte)'/';
+        ((uint)lsn).TryFormat(buffer[(high + 1)..], out var low, "X", CultureInfo.InvariantCulture);
+        return buffer[..(high + 1 + low)].ToArray();
     }
 
+    private static byte[] CommitTimeBytes(DateTimeOffset commitTime)
+    {
+        Span<byte> buffer = stackalloc byte[32];
+        commitTime.UtcDateTime.TryFormat(buffer, out var written, CommitTimeFormat, CultureInfo.InvariantCulture);
+        return buffer[..written].ToArray();
+    }
+
+    private const string CommitTimeFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+
     public static string FormatCommitTime(DateTimeOffset commitTime) =>
-        commitTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        commitTime.UtcDateTime.ToString(CommitTimeFormat, CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Adds every entry of the row's headers object: strings as they are, other values as JSON text, JSON null as

@@ -18,14 +18,14 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly IProducer<byte[], byte[]?> _deadLetterProducer;
     private readonly IAdminClient _metadata;
-    private readonly HashSet<string> _topicsSeen = new(StringComparer.Ordinal);
+    private readonly TopicMetadataWarmer _topicMetadata;
     private readonly KafkaMessageFactory _messages;
     private readonly MessageValueEncoder? _values;
     private readonly DeadLetterOptions _deadLetter;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly int _maxDeadLetterPayload;
-    private volatile PublishFailure? _failure;
+    private readonly FailureLatch _failure = new();
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
@@ -55,10 +55,11 @@ internal sealed class KafkaPublisher : IDisposable
         _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
         _metadata = new DependentAdminClientBuilder(_producer.Handle).Build();
         _values = MessageValueEncoder.Create(options, schemaMetrics, logger);
+        _topicMetadata = new TopicMetadataWarmer(_metadata, logger);
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
-    public PublishFailure? Failure => _failure;
+    public PublishFailure? Failure => _failure.Current;
 
     /// <summary>Messages handed to librdkafka (events and dead letters) whose delivery report has not arrived yet.</summary>
     public long QueuedMessages => Interlocked.Read(ref _queuedMessages);
@@ -95,7 +96,7 @@ internal sealed class KafkaPublisher : IDisposable
             return;
         }
 
-        LearnTopicOnce(topic.Name);
+        _topicMetadata.Seen(topic.Name);
         var message = _messages.Create(outboxEvent, transaction, out var warning);
         if (warning is not null)
         {
@@ -141,29 +142,6 @@ internal sealed class KafkaPublisher : IDisposable
             }
         }
     }
-
-    /// <summary>
-    /// librdkafka 2.0 learns the partitions of a topic first named by a produce call only on its one-second topic
-    /// scan, so the first events of every topic waited up to a second (seen in the catch-up benchmark: first
-    /// acknowledgement 0.8 s after the first produce). Asking for the topic's metadata when it is first seen lets
-    /// them leave at once. Called on the reader thread; it waits at most what the scan would have cost.
-    /// </summary>
-    private void LearnTopicOnce(string topic)
-    {
-        if (_topicsSeen.Count >= MaxTopicsTracked || !_topicsSeen.Add(topic))
-            return;
-        try
-        {
-            _metadata.GetMetadata(topic, TimeSpan.FromSeconds(1));
-        }
-        catch (KafkaException e)
-        {
-            // The produce call below still works: librdkafka's own topic scan finds the topic later.
-            _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, e.Error.Reason);
-        }
-    }
-
-    private const int MaxTopicsTracked = 10_000;
 
     private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
     {
@@ -248,9 +226,8 @@ internal sealed class KafkaPublisher : IDisposable
 
     private void Fail(PublishFailure failure)
     {
-        if (_failure is null)
+        if (_failure.TrySet(failure))
         {
-            _failure = failure;
             if (failure.EventId is not null)
                 _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn}: {Failure}", failure.EventId, failure.CommitLsn, failure.Message);
             else
@@ -296,6 +273,7 @@ internal sealed class KafkaPublisher : IDisposable
     public void Dispose()
     {
         _values?.Dispose();
+        _topicMetadata.Dispose();
         _metadata.Dispose();
         _deadLetterProducer.Dispose();
         _producer.Dispose();

@@ -78,9 +78,15 @@ internal sealed class ReplicationSession(
         if (stoppingToken.IsCancellationRequested && !reader.IsCompleted && !confirmer.IsFaulted)
         {
             await Quietly(confirmer);
-            await DrainAsync(connection, tracker);
-            await readerCancellation.CancelAsync();
-            await Quietly(reader);
+            try
+            {
+                await DrainAsync(connection, tracker); // throws a fatal publisher failure (Halt)
+            }
+            finally
+            {
+                await readerCancellation.CancelAsync();
+                await Quietly(reader);
+            }
             return;
         }
 
@@ -214,7 +220,7 @@ internal sealed class ReplicationSession(
     /// </summary>
     private async Task ReleaseIfServerShuttingDownAsync(AcknowledgementTracker tracker, CancellationToken cancellationToken)
     {
-        if (tracker.OldestPendingAge(out _) < s_shutdownProbeAfter ||
+        if (tracker.StalledFor < s_shutdownProbeAfter ||
             Stopwatch.GetElapsedTime(_lastShutdownProbe) < s_shutdownProbeInterval)
             return;
         _lastShutdownProbe = Stopwatch.GetTimestamp();
@@ -280,19 +286,25 @@ internal sealed class ReplicationSession(
     /// SIGTERM: finish reading the transaction in progress and stop before the next one, wait for acknowledgements,
     /// confirm, then end the stream; all within Cdc:ShutdownTimeout. Stopping inside a transaction would leave its
     /// already published events unconfirmable (no COMMIT read), and the next relay would send them again.
+    /// A publisher failure ends the waiting at once: a Halt throws (exit 3); nothing more will be acknowledged.
     /// </summary>
     private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
         Interlocked.Exchange(ref _stopAtBoundary, 1);
-        while (Volatile.Read(ref _inTransaction) == 1 && Stopwatch.GetTimestamp() < deadline)
+        while (Volatile.Read(ref _inTransaction) == 1 && publisher.Failure is null && Stopwatch.GetTimestamp() < deadline)
             await Task.Delay(10, CancellationToken.None);
         await _stopReading.CancelAsync(); // past the deadline inside a huge transaction: stop where it is
         var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
-        var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None);
+        var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None, giveUp: () => publisher.Failure is not null);
         await TryConfirmAsync(connection, tracker);
         await WaitForServerToConfirmAsync(connection);
-        if (drained)
+        if (publisher.Failure is { IsFatal: true } fatal)
+            throw fatal;
+        if (publisher.Failure is { } failure)
+            logger.LogWarning("Publisher failed while draining ({Reason}); confirmed LSN {Lsn}, the rest is sent again on restart",
+                failure.Message, new NpgsqlLogSequenceNumber(_lastConfirmed));
+        else if (drained)
             logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",

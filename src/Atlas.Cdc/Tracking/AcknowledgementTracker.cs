@@ -6,6 +6,8 @@ namespace Atlas.Cdc.Tracking;
 /// Knows what Kafka has acknowledged, in commit order. The confirmable LSN moves past a transaction only when it
 /// and every earlier transaction are sealed and fully acknowledged. Sends happen on the replication reader's
 /// thread, acknowledgements on librdkafka's delivery thread; every operation is O(1) (amortised for the queue).
+/// It also measures the two things operators watch: <see cref="Lag"/> (how old the oldest undelivered commit is)
+/// and <see cref="StalledFor"/> (how long Kafka has acknowledged nothing while events wait).
 /// </summary>
 internal sealed class AcknowledgementTracker
 {
@@ -13,18 +15,22 @@ internal sealed class AcknowledgementTracker
     private readonly Queue<TrackedTransaction> _transactions = new();
     private readonly int _maxInFlightEvents;
     private readonly long _maxInFlightBytes;
+    private readonly TimeProvider _time;
     private long _inFlightEvents;
+    private long _lastProgress;
     private long _inFlightBytes;
     private ulong _confirmableLsn;
     private TaskCompletionSource? _capacityWaiter;
 
-    public AcknowledgementTracker(int maxInFlightEvents, long maxInFlightBytes, ulong confirmedLsn = 0)
+    public AcknowledgementTracker(int maxInFlightEvents, long maxInFlightBytes, ulong confirmedLsn = 0, TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlightEvents, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlightBytes, 1);
         _maxInFlightEvents = maxInFlightEvents;
         _maxInFlightBytes = maxInFlightBytes;
         _confirmableLsn = confirmedLsn;
+        _time = time ?? TimeProvider.System;
+        _lastProgress = _time.GetTimestamp();
     }
 
     public long InFlightEvents => Interlocked.Read(ref _inFlightEvents);
@@ -43,14 +49,19 @@ internal sealed class AcknowledgementTracker
 
     public TrackedTransaction Begin(ulong commitLsn, DateTimeOffset commitTime)
     {
-        var transaction = new TrackedTransaction(commitLsn, commitTime, Stopwatch.GetTimestamp());
+        var transaction = new TrackedTransaction(commitLsn, commitTime);
         lock (_lock)
             _transactions.Enqueue(transaction);
         return transaction;
     }
 
+    /// <summary>Counts an event as in flight. Called on the reader thread only.</summary>
     public void Sent(TrackedTransaction transaction, int bytes)
     {
+        // Waiting starts now, not at an acknowledgement long ago. Only this thread raises the count from 0, so
+        // the clock is set before anyone can see an event in flight.
+        if (Interlocked.Read(ref _inFlightEvents) == 0)
+            Volatile.Write(ref _lastProgress, _time.GetTimestamp());
         transaction.AddPending();
         Interlocked.Increment(ref _inFlightEvents);
         Interlocked.Add(ref _inFlightBytes, bytes);
@@ -58,6 +69,7 @@ internal sealed class AcknowledgementTracker
 
     public void Acknowledged(TrackedTransaction transaction, int bytes)
     {
+        Volatile.Write(ref _lastProgress, _time.GetTimestamp());
         var events = Interlocked.Decrement(ref _inFlightEvents);
         var total = Interlocked.Add(ref _inFlightBytes, -bytes);
         transaction.RemovePending();
@@ -96,22 +108,38 @@ internal sealed class AcknowledgementTracker
         }
     }
 
-    /// <summary>Age of the oldest transaction not yet fully acknowledged, or zero when caught up.</summary>
-    public TimeSpan OldestPendingAge(out DateTimeOffset? commitTime)
+    /// <summary>
+    /// Time since the COMMIT (PostgreSQL's commit timestamp, from pgoutput's BEGIN) of the oldest transaction whose
+    /// events Kafka has not all acknowledged; zero when everything read is acknowledged. A backlog read an hour
+    /// after it was committed shows an hour, however recently the relay read it.
+    /// </summary>
+    public TimeSpan Lag
     {
-        lock (_lock)
+        get
         {
-            foreach (var transaction in _transactions)
+            lock (_lock)
             {
-                if (transaction.IsComplete)
-                    continue;
-                commitTime = transaction.CommitTime;
-                return Stopwatch.GetElapsedTime(transaction.StartedTimestamp);
+                foreach (var transaction in _transactions)
+                {
+                    if (transaction.IsComplete)
+                        continue;
+                    var lag = _time.GetUtcNow() - transaction.CommitTime;
+                    return lag > TimeSpan.Zero ? lag : TimeSpan.Zero; // the database's clock may be a little ahead
+                }
             }
+            return TimeSpan.Zero;
         }
-        commitTime = null;
-        return TimeSpan.Zero;
     }
+
+    /// <summary>
+    /// While events are in flight, the time since Kafka last acknowledged one (or since they started waiting, if
+    /// later); zero when nothing is in flight. It stays near zero through a long transaction or a backlog as long
+    /// as acknowledgements flow, and grows only when Kafka makes no progress.
+    /// </summary>
+    public TimeSpan StalledFor =>
+        Interlocked.Read(ref _inFlightEvents) == 0
+            ? TimeSpan.Zero
+            : _time.GetElapsedTime(Volatile.Read(ref _lastProgress));
 
     /// <summary>Completes when in-flight events and bytes are under their limits again.</summary>
     public ValueTask WaitForCapacityAsync(CancellationToken cancellationToken)
@@ -140,13 +168,16 @@ internal sealed class AcknowledgementTracker
         Volatile.Write(ref _capacityWaiter, null);
     }
 
-    /// <summary>Waits until nothing is in flight, or the timeout passes. Returns whether everything was acknowledged.</summary>
-    public async Task<bool> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until nothing is in flight, or the timeout passes, or <paramref name="giveUp"/> says nothing more will be
+    /// acknowledged (the publisher failed). Returns whether everything was acknowledged.
+    /// </summary>
+    public async Task<bool> WaitForDrainAsync(TimeSpan timeout, CancellationToken cancellationToken, Func<bool>? giveUp = null)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (Interlocked.Read(ref _inFlightEvents) > 0)
         {
-            if (Stopwatch.GetTimestamp() >= deadline || cancellationToken.IsCancellationRequested)
+            if (Stopwatch.GetTimestamp() >= deadline || cancellationToken.IsCancellationRequested || giveUp?.Invoke() == true)
                 return false;
             await Task.Delay(10, CancellationToken.None);
         }

@@ -4,7 +4,7 @@ namespace Atlas.Cdc.Tracking;
 /// One decoded transaction on its way to Kafka. Created at BEGIN, sealed at COMMIT; confirmable once sealed and
 /// every event of it has been acknowledged.
 /// </summary>
-internal sealed class TrackedTransaction(ulong commitLsn, DateTimeOffset commitTime, long startedTimestamp)
+internal sealed class TrackedTransaction(ulong commitLsn, DateTimeOffset commitTime)
 {
     private long _pending;
     private ulong _endLsn;
@@ -13,10 +13,8 @@ internal sealed class TrackedTransaction(ulong commitLsn, DateTimeOffset commitT
     /// <summary>LSN of the commit record (what pgoutput calls the final LSN); published in the commit LSN header.</summary>
     public ulong CommitLsn { get; } = commitLsn;
 
+    /// <summary>The commit timestamp PostgreSQL sent with BEGIN (pgoutput v1 streams committed transactions only).</summary>
     public DateTimeOffset CommitTime { get; } = commitTime;
-
-    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of BEGIN, for the age of unacknowledged work.</summary>
-    public long StartedTimestamp { get; } = startedTimestamp;
 
     /// <summary>End of the commit record: confirming it tells PostgreSQL never to send this transaction again.</summary>
     public ulong EndLsn => Volatile.Read(ref _endLsn);

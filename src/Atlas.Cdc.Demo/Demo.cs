@@ -3,16 +3,17 @@ using System.Globalization;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Sandbox.SchemaRegistry;
+using Atlas.Cdc.Sandbox;
 using Npgsql;
 
-namespace Atlas.Cdc.Sandbox;
+namespace Atlas.Cdc.Demo;
 
 /// <summary>
 /// The relay's embedded default: a throwaway PostgreSQL with sql/ applied, an in-process Kafka-protocol broker,
 /// the relay itself (in this process, configured exactly as in production), a small generator writing sample
 /// events as the least-privilege writer role, and a consumer printing each event as it arrives in Kafka.
 /// </summary>
-public static class Demo
+internal static class Demo
 {
     private static readonly string[] s_aggregates = ["Order", "Payment", "Shipment"];
 

@@ -1,6 +1,6 @@
 using Atlas.Cdc.Outbox;
 
-namespace Atlas.Cdc.Sandbox;
+namespace Atlas.Cdc.Demo;
 
 // The demo's sample events, written with the Atlas.Cdc.Outbox library as an application team would.
 
