@@ -42,6 +42,8 @@ public static class RelayHost
             new PrometheusExporter(RelayMetrics.MeterName, ProcessMetrics.MeterName, PrometheusExporter.RuntimeMeterName));
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
+        builder.Services.AddSingleton<Recovery.DeliveryProgress>();
+        builder.Services.AddHostedService<Recovery.ProgressRecorder>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         await using var app = builder.Build();

@@ -36,6 +36,14 @@ internal sealed class RelayMetrics : IDisposable
         _latency = _meter.CreateHistogram("atlas_cdc_end_to_end_latency_seconds", "s",
             "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_latencyBuckets });
+        SlotRecoveries = _meter.CreateCounter<long>("atlas_cdc_slot_recoveries", "{recovery}", "Slots found dropped or invalidated and recovered by publishing again every row not proven delivered.");
+        EventsRepublished = _meter.CreateCounter<long>("atlas_cdc_events_republished", "{event}", "Events published again by slot recoveries (rows not proven delivered), acknowledged by Kafka.");
+        EventsBackfilled = _meter.CreateCounter<long>("atlas_cdc_events_backfilled", "{event}", "Events published from the outbox table by a first-start backfill, acknowledged by Kafka.");
+        RowsMissing = _meter.CreateCounter<long>("atlas_cdc_recovery_rows_missing", "{row}", "Rows not proven delivered that a recovery found deleted from the outbox: lost events.");
+        SlotRecoveries.Add(0);
+        EventsRepublished.Add(0);
+        EventsBackfilled.Add(0);
+        RowsMissing.Add(0);
         DeadLettered.Add(0);
         HeaderWarnings.Add(0);
         Reconnects.Add(0);
@@ -83,12 +91,21 @@ internal sealed class RelayMetrics : IDisposable
 
     public Counter<long> RowsDeleted { get; }
 
+    public Counter<long> SlotRecoveries { get; }
+
+    public Counter<long> EventsRepublished { get; }
+
+    public Counter<long> EventsBackfilled { get; }
+
+    public Counter<long> RowsMissing { get; }
+
     public Counter<long> RetentionErrors { get; }
 
-    public void RecordPublished(string topic, DateTimeOffset commitTime)
+    public void RecordPublished(string topic, DateTimeOffset? commitTime)
     {
         _published.Add(1, new KeyValuePair<string, object?>("topic", topic));
-        _latency.Record(Math.Max((DateTimeOffset.UtcNow - commitTime).TotalSeconds, 0));
+        if (commitTime is { } committed)
+            _latency.Record(Math.Max((DateTimeOffset.UtcNow - committed).TotalSeconds, 0));
     }
 
     public void RecordPublishError(string kind) => _publishErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));

@@ -11,6 +11,7 @@ namespace Atlas.Cdc.Publishing;
 /// <summary>Maps an outbox row to its Kafka message: key, value and headers as README's message contract says.</summary>
 internal sealed class KafkaMessageFactory(TopicNamer topics)
 {
+    private static readonly byte[] s_true = "true"u8.ToArray();
     private TrackedTransaction? _lastTransaction;
     private byte[] _commitLsn = [];
     private byte[] _commitTime = [];
@@ -21,6 +22,8 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     public Message<byte[], byte[]> Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning)
     {
         var headers = StandardHeaders(outboxEvent, transaction);
+        if (MessageHeaders.ForOrigin(outboxEvent.Origin) is { } origin)
+            headers.Add(origin, s_true);
         warning = outboxEvent.Headers is { } json ? AddRowHeaders(headers, json) : null;
         return new Message<byte[], byte[]>
         {

@@ -20,7 +20,7 @@ internal static class PostgresFailures
             "28P01" => $"PostgreSQL authentication failed for {target}: {postgres.MessageText}. Check the user and password in Cdc:Postgres:ConnectionString.",
             "28000" => $"PostgreSQL refused the connection for {target}: {postgres.MessageText}. The role may not exist, or pg_hba.conf does not allow it: the relay's logical replication connection is matched by the line for its database (or 'all'), never by the 'replication' keyword, which is for physical replication only.",
             "3D000" => $"PostgreSQL database missing for {target}: {postgres.MessageText}.",
-            "42501" => $"PostgreSQL denied a permission to {target}: {postgres.MessageText}. The relay's role needs REPLICATION (see sql/003_roles.sql).",
+            "42501" => $"PostgreSQL denied a permission to {target}: {postgres.MessageText}. The relay's role needs REPLICATION and the grants of sql/003_roles.sql and sql/006_relay_progress.sql.",
             "42704" => $"PostgreSQL object missing for {target}: {postgres.MessageText}.",
             _ => null,
         };
