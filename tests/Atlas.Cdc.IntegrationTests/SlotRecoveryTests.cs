@@ -163,6 +163,41 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         output.WriteLine($"standby during recovery: {delivery.Committed} events, {delivery.Duplicates} duplicates");
     }
 
+    [Fact]
+    public async Task Rows_deleted_by_hand_before_they_were_proven_delivered_are_reported_by_the_recovery_and_the_rest_is_published()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("rowsgone");
+        var topic = scenario.Topic("Gone");
+        // Retention deletes delivered rows at once: those deletions are proven and must not be reported.
+        var settings = new Dictionary<string, string> { ["Cdc__Retention__Age"] = "00:00:00", ["Cdc__Retention__Interval"] = "00:00:00.300" };
+        var relay = await scenario.StartReadyRelayAsync(settings);
+        var delivered = await scenario.InsertAsync(RelayCoreTests.Rows("Gone", 30));
+        await scenario.WaitForEventsAsync([topic], delivered);
+        await RecoveryProbe.WaitForHorizonAsync(scenario);
+        var deadline = Stopwatch.StartNew();
+        while (await scenario.ScalarAsync<long>("SELECT count(*) FROM outbox") > 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "retention did not delete the delivered rows");
+            await Task.Delay(200);
+        }
+        Assert.Equal(0L, await scenario.ScalarAsync<long>("SELECT count(*) FROM atlas_cdc_unproven_deletions"));
+        await relay.KillAsync();
+
+        var written = await scenario.InsertAsync(RelayCoreTests.Rows("Gone", 40));
+        var deleted = written.Take(10).ToArray();
+        await using (var connection = await scenario.OpenAsync())
+            await Execute(connection, $"DELETE FROM outbox WHERE id IN ({string.Join(", ", deleted.Select(id => $"'{id}'"))})");
+        await RecoveryProbe.DropSlotAsync(scenario);
+
+        relay = await scenario.StartReadyRelayAsync(settings);
+        await scenario.WaitForEventsAsync([topic], written.Skip(10).ToList());
+        var reported = Assert.Single(RecoveryProbe.Lines(relay, "not proven delivered were deleted"));
+        Assert.Contains("10 rows", reported, StringComparison.Ordinal);
+        Assert.Contains("by postgres", reported, StringComparison.Ordinal);
+        Assert.Equal(10, await RecoveryProbe.MetricAsync(relay, "atlas_cdc_recovery_rows_missing_total"));
+        output.WriteLine(reported);
+    }
+
     private static async Task<string?> WalStatusAsync(NpgsqlConnection connection, string slot)
     {
         await using var command = new NpgsqlCommand("SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1", connection);

@@ -44,8 +44,8 @@ internal sealed class OutboxTableReader : IAsyncDisposable
     /// imports that exported snapshot first (it must still be alive: the exporting replication connection has run
     /// no other command since).
     /// </summary>
-    public static async Task<OutboxTableReader> OpenAsync(string connectionString, OutboxTableName table, bool hasHeaders,
-        string? snapshotName, CancellationToken cancellationToken)
+    public static async Task<OutboxTableReader> OpenAsync(string connectionString, OutboxTableName table, string? snapshotName,
+        CancellationToken cancellationToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -62,6 +62,13 @@ internal sealed class OutboxTableReader : IAsyncDisposable
             if (snapshotName is not null)
                 await ExecuteAsync(connection, $"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken);
             var tracked = await ScalarAsync<string>(connection, "SHOW track_commit_timestamp", cancellationToken) == "on";
+            // The headers column is optional in the contract.
+            await using var headers = new NpgsqlCommand(
+                "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace " +
+                "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = 'headers' AND NOT a.attisdropped)", connection);
+            headers.Parameters.Add(new NpgsqlParameter { Value = table.Schema });
+            headers.Parameters.Add(new NpgsqlParameter { Value = table.Name });
+            var hasHeaders = (bool)(await headers.ExecuteScalarAsync(cancellationToken))!;
             return new OutboxTableReader(connection, transaction, table, hasHeaders, tracked);
         }
         catch

@@ -72,6 +72,32 @@ internal static class ProgressStore
         return record is { Pending: null } ? record.Horizon : null;
     }
 
+    /// <summary>
+    /// Rows noted by the deletion trigger of sql/006 whose inserting transaction is not below
+    /// <paramref name="horizon"/> (every noted row when null): deleted before they were proven delivered. They are
+    /// removed from the note as they are returned, so each is reported once. Returns their count and a few ids.
+    /// </summary>
+    public static async Task<(int Count, List<string> Sample, List<string> DeletedBy)> TakeUnprovenDeletionsAsync(NpgsqlConnection connection,
+        DeliveryHorizon? horizon, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "DELETE FROM public.atlas_cdc_unproven_deletions WHERE $1 OR age(inserted_xid) <= age($2) RETURNING id::text, deleted_by::text", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = horizon is null });
+        command.Parameters.Add(new NpgsqlParameter { Value = horizon?.Xid32 ?? 3u, NpgsqlDbType = NpgsqlDbType.Xid });
+        var sample = new List<string>();
+        var deletedBy = new SortedSet<string>(StringComparer.Ordinal);
+        var count = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            count++;
+            if (sample.Count < 5)
+                sample.Add(reader.GetString(0));
+            deletedBy.Add(reader.GetString(1));
+        }
+        return (count, sample, [.. deletedBy]);
+    }
+
     private static NpgsqlParameter Xid8(ulong xid) => new() { Value = xid, NpgsqlDbType = NpgsqlDbType.Xid8 };
 
     private static NpgsqlParameter PgLsn(ulong lsn) => new() { Value = new NpgsqlLogSequenceNumber(lsn), NpgsqlDbType = NpgsqlDbType.PgLsn };

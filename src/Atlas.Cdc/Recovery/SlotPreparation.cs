@@ -46,7 +46,6 @@ namespace Atlas.Cdc.Recovery;
 internal sealed class SlotPreparation(
     CdcOptions options,
     OutboxTableName table,
-    bool hasHeadersColumn,
     KafkaPublisher publisher,
     RelayStatus status,
     RelayMetrics metrics,
@@ -132,6 +131,21 @@ internal sealed class SlotPreparation(
     }
 
     /// <summary>
+    /// Rows not proven delivered that are gone from the table (deleted by hand: retention never deletes them) can
+    /// not be published again: say so loudly, count them, and go on.
+    /// </summary>
+    private async Task ReportUnprovenDeletionsAsync(NpgsqlConnection connection, DeliveryHorizon? horizon, CancellationToken cancellationToken)
+    {
+        var (missing, sample, deletedBy) = await ProgressStore.TakeUnprovenDeletionsAsync(connection, horizon, cancellationToken);
+        if (missing == 0)
+            return;
+        metrics.RowsMissing.Add(missing);
+        logger.LogError("{Missing} rows of {Table} not proven delivered were deleted before this recovery of slot {Slot} (by {DeletedBy}; ids {Sample}...): " +
+                        "their events may never have reached Kafka and cannot be published again from the table",
+            missing, table, options.Slot, string.Join(", ", deletedBy), string.Join(", ", sample));
+    }
+
+    /// <summary>
     /// Publishes every row not proven delivered, in one snapshot (the exported one when given), waits for Kafka to
     /// acknowledge them all, then clears the pending mark and records the horizon this proved.
     /// </summary>
@@ -140,7 +154,7 @@ internal sealed class SlotPreparation(
     {
         var stopwatch = Stopwatch.StartNew();
         status.State = StreamState.Backfilling;
-        await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, hasHeadersColumn, snapshotName, cancellationToken);
+        await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName, cancellationToken);
         var snapshotXmin = await reader.SnapshotXminAsync(cancellationToken);
         var commitLsnBound = consistentPoint ?? await reader.WalInsertLsnAsync(cancellationToken);
         var filter = new RowFilter { MinInsertingXid = progress.Horizon?.Xid };
@@ -156,6 +170,8 @@ internal sealed class SlotPreparation(
                 options.Slot, new NpgsqlLogSequenceNumber(commitLsnBound), count, table, reader.OrderDescription);
         else
             logger.LogInformation("Publishing again {Rows} rows of {Table} not proven delivered ({Progress}), in {Order}", count, table, progress, reader.OrderDescription);
+        if (work == ProgressRecord.Recovery)
+            await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
         status.Tracker = tracker;

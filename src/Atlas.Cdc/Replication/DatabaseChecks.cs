@@ -13,8 +13,8 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
 {
     private readonly string _connectionString = PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString);
 
-    /// <summary>Runs every check; returns the slot as it is now and whether the table has the optional headers column.</summary>
-    public async Task<DatabaseCheckResult> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs every check; returns the slot as it is now.</summary>
+    public async Task<SlotInfo> RunAsync(CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -42,7 +42,7 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
             while (await reader.ReadAsync(cancellationToken))
                 columns.Add(reader.GetString(0));
         }
-        var columnMap = OutboxColumnMap.Create(columns, table);
+        OutboxColumnMap.Create(columns, table);
 
         var publishesInserts = await ScalarAsync<bool?>(connection,
             "SELECT pubinsert FROM pg_publication WHERE pubname = $1", cancellationToken, options.Publication);
@@ -63,7 +63,7 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
 
         var slot = await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken);
         CheckSlot(slot, database);
-        return new DatabaseCheckResult(slot, columnMap.Headers >= 0);
+        return slot;
     }
 
     /// <summary>A slot of the same name that the relay can never use is a configuration error, not something to recover.</summary>

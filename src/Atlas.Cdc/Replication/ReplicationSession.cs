@@ -49,7 +49,7 @@ internal sealed class ReplicationSession(
 
     public async Task RunAsync(ulong resumeLsn, CancellationToken stoppingToken)
     {
-        var checks = await new DatabaseChecks(options, table).RunAsync(stoppingToken);
+        await new DatabaseChecks(options, table).RunAsync(stoppingToken);
 
         // Held from looking at the slot until streaming from it (see SlotClaim); let go in ConfirmLoopAsync.
         _claim = await SlotClaim.TryTakeAsync(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString), options.Slot, stoppingToken)
@@ -59,7 +59,7 @@ internal sealed class ReplicationSession(
         await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
         await connection.Open(stoppingToken);
 
-        var (slot, created) = await new SlotPreparation(options, table, checks.HasHeadersColumn, publisher, status, metrics, logger)
+        var (slot, created) = await new SlotPreparation(options, table, publisher, status, metrics, logger)
             .PrepareAsync(connection, stoppingToken);
         if (created)
             resumeLsn = 0; // positions acknowledged on a slot that is gone mean nothing for the new one
