@@ -31,9 +31,20 @@ internal static class PostgresFailures
     public static bool IsSlotInUse(Exception exception) =>
         exception is PostgresException { SqlState: ObjectInUse };
 
+    /// <summary>
+    /// The slot was invalidated (max_slot_wal_keep_size) while or just before this session used it: 55000 "can no
+    /// longer get changes from replication slot". Not fatal and not retried as it is: the next session finds
+    /// <c>wal_status = lost</c> and recovers (Recovery/SlotPreparation.cs).
+    /// </summary>
+    public static bool IsSlotInvalidated(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.ObjectNotInPrerequisiteState } postgres
+        && postgres.MessageText.Contains("replication slot", StringComparison.Ordinal);
+
     /// <summary>A short description for logs: never the connection string.</summary>
     public static string Describe(Exception exception) => exception switch
     {
+        PostgresException postgres when IsSlotInvalidated(postgres) =>
+            $"{postgres.SqlState}: {postgres.MessageText} (the slot was invalidated; the next session recovers it)",
         PostgresException postgres => $"{postgres.SqlState}: {postgres.MessageText}",
         NpgsqlException { InnerException: SocketException socket } => $"socket: {socket.SocketErrorCode}",
         NpgsqlException { InnerException: { } inner } npgsql => $"{npgsql.Message} ({inner.GetType().Name}: {inner.Message})",
