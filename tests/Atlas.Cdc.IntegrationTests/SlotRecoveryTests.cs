@@ -38,8 +38,11 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         Assert.Equal(1, await RecoveryProbe.MetricAsync(relay, "atlas_cdc_slot_recoveries_total"));
         var republished = await RecoveryProbe.MetricAsync(relay, "atlas_cdc_events_republished_total");
         Assert.True(republished >= 600, $"only {republished} events were published again, but at least the 600 written while the relay was down had to be");
-        output.WriteLine($"slot dropped: {delivery.Committed} events committed, {republished} published again by the recovery, " +
-                         $"{delivery.Duplicates} duplicates in Kafka; {recovered}");
+        var fromTable = delivery.Records.Count(r => r.Header("atlas.snapshot") == "true");
+        // The 600 rows written while the relay was away can only have come from the table.
+        Assert.True(fromTable >= 600, $"only {fromTable} records carry atlas.snapshot");
+        output.WriteLine($"slot dropped: {delivery.Committed} events committed, {republished} published again by the recovery ({fromTable} in Kafka), " +
+                         $"{delivery.Records.Count} records, {delivery.Duplicates} duplicates in Kafka; {recovered}");
     }
 
     [Fact]
