@@ -41,6 +41,16 @@ public class BackfillTests(CdcEnvironment environment, ITestOutputHelper output)
         var progress = await RecoveryProbe.ProgressAsync(scenario);
         Assert.True(progress is { HorizonXid: not null, Pending: null }, $"progress row after the backfill: {progress}");
         Assert.Equal(before, await RecoveryProbe.MetricAsync(relay, "atlas_cdc_events_backfilled_total"));
+
+        // Applying sql/ again (as a deployment does) keeps the recorded progress.
+        await using (var connection = await scenario.OpenAsync())
+            foreach (var file in Directory.GetFiles(Sandbox.RepositoryPaths.SqlDirectory, "*.sql").Order(StringComparer.Ordinal))
+            {
+                await using var apply = new NpgsqlCommand(await File.ReadAllTextAsync(file), connection);
+                await apply.ExecuteNonQueryAsync();
+            }
+        var reapplied = await RecoveryProbe.ProgressAsync(scenario);
+        Assert.True(reapplied is { HorizonXid: { } xid } && xid >= progress!.Value.HorizonXid!.Value, $"progress row after applying sql/ again: {reapplied}");
         output.WriteLine($"{before} rows backfilled, {records.Count - before} streamed, progress {progress}");
     }
 
