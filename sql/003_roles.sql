@@ -12,7 +12,8 @@ BEGIN
     END IF;
 
     -- The relay: REPLICATION to own and stream its slot (not a superuser). Outbox retention needs to find and
-    -- delete confirmed rows, so it may read only the id and created_at columns, never payloads or headers.
+    -- delete confirmed rows (id, created_at, DELETE); sql/006_relay_progress.sql adds SELECT on the whole table
+    -- for backfill, recovery and replay, and says why that exposes nothing new.
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atlas_cdc_relay') THEN
         CREATE ROLE atlas_cdc_relay LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE;
     END IF;

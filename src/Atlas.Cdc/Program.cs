@@ -1,3 +1,3 @@
-using Atlas.Cdc.Hosting;
+using Atlas.Cdc.CommandLine;
 
-return await RelayHost.RunAsync(args);
+return await RelayCommandLine.RunAsync(args);

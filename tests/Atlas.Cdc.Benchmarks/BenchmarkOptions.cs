@@ -8,7 +8,7 @@ namespace Atlas.Cdc.Benchmarks;
 /// </summary>
 internal sealed class BenchmarkOptions
 {
-    public static readonly string[] AllScenarios = ["catchup", "live", "big", "polling"];
+    public static readonly string[] AllScenarios = ["catchup", "live", "big", "polling", "backfill"];
 
     public HashSet<string> Scenarios { get; } = new(AllScenarios, StringComparer.Ordinal);
 
@@ -19,6 +19,9 @@ internal sealed class BenchmarkOptions
     public int LiveSeconds { get; private set; } = 20;
 
     public int BigEvents { get; private set; } = 500_000;
+
+    /// <summary>Rows in the outbox before the relay's first start (row 5, backfill).</summary>
+    public int BackfillEvents { get; private set; } = 1_000_000;
 
     /// <summary>Partitions of every benchmark topic (the mock keeps ~5 MB per partition; acknowledgements do not depend on it).</summary>
     public int Partitions { get; private set; } = 6;
@@ -93,10 +96,11 @@ internal sealed class BenchmarkOptions
                 case "--live-rate": options.LiveRate = Int(Next()); break;
                 case "--live-seconds": options.LiveSeconds = Int(Next()); break;
                 case "--big-events": options.BigEvents = Int(Next()); break;
+                case "--backfill-events": options.BackfillEvents = Int(Next()); break;
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --backfill-events N | --partitions N");
             }
         }
         return options;

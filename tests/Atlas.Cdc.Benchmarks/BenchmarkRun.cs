@@ -34,14 +34,17 @@ internal static class BenchmarkRun
         CatchUpResult? catchUp = null;
         LiveResult? live = null;
         BigTransactionResult? big = null;
+        BackfillResult? backfill = null;
         if (options.Runs("catchup"))
             catchUp = await new CatchUpBenchmark(environment, options).RunAsync();
         if (options.Runs("live") || options.Runs("polling"))
             live = await new LiveBenchmark(environment, options).RunAsync();
         if (options.Runs("big"))
             big = await new BigTransactionBenchmark(environment, options).RunAsync();
+        if (options.Runs("backfill"))
+            backfill = await new BackfillBenchmark(environment, options).RunAsync();
 
-        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, total.Elapsed));
+        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, backfill, total.Elapsed));
         return 0;
     }
 }

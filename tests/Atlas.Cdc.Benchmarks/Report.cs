@@ -7,7 +7,7 @@ namespace Atlas.Cdc.Benchmarks;
 internal static class Report
 {
     public static string Render(MachineInfo machine, BenchmarkOptions options, string relayBuild, CatchUpResult? catchUp, LiveResult? live,
-        BigTransactionResult? big, TimeSpan total)
+        BigTransactionResult? big, BackfillResult? backfill, TimeSpan total)
     {
         var text = new StringBuilder();
         text.AppendLine($"## Atlas.Cdc benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
@@ -60,6 +60,13 @@ internal static class Report
                 $"see the comparison below | {PollingSummary(catchUp?.Polling, live?.Polling)} | shown, not targeted | n/a |");
         }
 
+        if (backfill is { } f)
+        {
+            text.AppendLine(
+                $"| 5 | First start with {f.Events:N0} rows (~100 B payload) already in the outbox: slot created with an exported snapshot, every row published before streaming | " +
+                $"**{f.Rate:N0} ev/s** ({f.Done.TotalSeconds:0.0} s from process start; {f.StreamingRate:N0} ev/s from the first acknowledgement); **peak RSS {Mib(f.PeakRss)}** | " +
+                $"shown, no reference | peak RSS < 512 MiB | {Met(f.PeakRss < 512L * 1024 * 1024)} |");
+        }
         if (catchUp?.Polling is not null || live?.Polling is not null)
             AppendComparison(text, catchUp, live);
         if (catchUp is { Runs.Count: > 1 })

@@ -38,6 +38,8 @@ public class SecurityTests(CdcEnvironment environment)
                      "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Order', 'o', 'E', '{}') RETURNING id",
                      "SELECT * FROM pg_create_logical_replication_slot('writer_slot', 'pgoutput')",
                      "SELECT id FROM public.outbox_retention",
+                     "SELECT * FROM public.atlas_cdc_progress",
+                     "UPDATE public.atlas_cdc_progress SET pending = 'recovery'",
                  })
         {
             var error = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(writer, sql));
@@ -47,7 +49,7 @@ public class SecurityTests(CdcEnvironment environment)
     }
 
     [Fact]
-    public async Task Relay_role_is_no_superuser_has_replication_cannot_read_payloads_and_is_enough_to_relay()
+    public async Task Relay_role_is_no_superuser_has_replication_reads_but_cannot_change_the_outbox_and_is_enough_to_relay()
     {
         await using var scenario = await environment.CreateScenarioAsync("relayrole");
         var attributes = await scenario.ScalarAsync<string>(
@@ -61,21 +63,21 @@ public class SecurityTests(CdcEnvironment environment)
         var record = Assert.Single(await scenario.WaitForEventsAsync([scenario.Topic("Salary")], ids));
         Assert.Equal("""{"amount": 100000}""", record.Payload);
 
-        // ...but through SQL it cannot read what it relays.
+        // Through SQL it reads what it already receives through its slot (backfill, recovery and replay need it,
+        // README says why that exposes nothing new), and records its progress; it changes nothing else.
         await using var relayConnection = await OpenAsAsync(scenario, "atlas_cdc_relay");
-        Assert.Equal(1L, await ScalarAsync<long>(relayConnection, "SELECT count(id) FROM public.outbox WHERE created_at <= now()"));
-        // Retention's view shows which transaction inserted each row, and nothing of its content.
+        Assert.Equal("""{"amount": 100000}""", await ScalarAsync<string>(relayConnection, "SELECT payload::text FROM public.outbox"));
         Assert.Equal("id,created_at,inserted_xid", await ScalarAsync<string>(relayConnection,
             "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.outbox_retention'::regclass AND attnum > 0"));
         Assert.Equal(1L, await ScalarAsync<long>(relayConnection, "SELECT count(inserted_xid) FROM public.outbox_retention"));
+        Assert.Equal(1L, await ScalarAsync<long>(relayConnection, $"SELECT count(*) FROM public.atlas_cdc_progress WHERE slot_name = '{scenario.Slot}'"));
         foreach (var sql in new[]
                  {
-                     "SELECT payload FROM public.outbox",
-                     "SELECT headers FROM public.outbox",
-                     "SELECT aggregate_id FROM public.outbox",
-                     "SELECT * FROM public.outbox",
                      "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Salary', 'e', 'Forged', '{}')",
                      "UPDATE public.outbox SET created_at = now()",
+                     "UPDATE public.outbox SET payload = '{}'",
+                     "TRUNCATE public.outbox",
+                     "DELETE FROM public.atlas_cdc_progress",
                      "CREATE TABLE public.relay_owned (x int)",
                      "ALTER PUBLICATION atlas_cdc_outbox SET (publish = 'insert, delete')",
                  })

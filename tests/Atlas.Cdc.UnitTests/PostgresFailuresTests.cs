@@ -20,6 +20,16 @@ public class PostgresFailuresTests
         Assert.Null(PostgresFailures.AsFatal(new PostgresException(message, "FATAL", "FATAL", sqlState), Target));
 
     [Fact]
+    public void An_invalidated_slot_is_not_fatal_and_its_description_says_the_next_session_recovers_it()
+    {
+        var invalidated = new PostgresException("can no longer get changes from replication slot \"atlas_cdc\"", "ERROR", "ERROR", "55000");
+        Assert.Null(PostgresFailures.AsFatal(invalidated, Target));
+        Assert.True(PostgresFailures.IsSlotInvalidated(invalidated));
+        Assert.Contains("the next session recovers it", PostgresFailures.Describe(invalidated), StringComparison.Ordinal);
+        Assert.False(PostgresFailures.IsSlotInvalidated(new PostgresException("cannot do that now", "ERROR", "ERROR", "55000")));
+    }
+
+    [Fact]
     public void Connection_refused_is_transient() =>
         Assert.Null(PostgresFailures.AsFatal(new NpgsqlException("Failed to connect", new SocketException((int)SocketError.ConnectionRefused)), Target));
 

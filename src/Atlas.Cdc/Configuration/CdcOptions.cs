@@ -56,6 +56,21 @@ public sealed class CdcOptions
 
     /// <summary>How often a standby retries to take the slot while another relay holds it.</summary>
     public TimeSpan StandbyRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// First start (no slot, no recorded progress): <see cref="SnapshotMode.Initial"/> publishes the rows already in
+    /// the outbox before streaming; <see cref="SnapshotMode.Never"/> starts at the current WAL position.
+    /// </summary>
+    public SnapshotMode Snapshot { get; set; } = SnapshotMode.Initial;
+}
+
+public enum SnapshotMode
+{
+    /// <summary>Create the slot with an exported snapshot and publish every row visible in it, then stream.</summary>
+    Initial,
+
+    /// <summary>Create the slot and stream from there: rows written before the first start are not relayed.</summary>
+    Never,
 }
 
 public sealed class PostgresOptions

@@ -44,6 +44,8 @@ public static class RelayHost
         builder.Services.AddRelayMetrics();
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
+        builder.Services.AddSingleton<Recovery.DeliveryProgress>();
+        builder.Services.AddHostedService<Recovery.ProgressRecorder>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         await using var app = builder.Build();

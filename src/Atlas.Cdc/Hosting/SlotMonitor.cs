@@ -3,7 +3,6 @@ using Atlas.Cdc.Observability;
 using Atlas.Cdc.Replication;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Atlas.Cdc.Hosting;
 
@@ -22,17 +21,9 @@ internal sealed class SlotMonitor(IOptions<CdcOptions> optionsAccessor, RelaySta
             {
                 await using var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(stoppingToken);
-                await using var command = new NpgsqlCommand(
-                    "SELECT pg_current_wal_lsn(), restart_lsn, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", connection);
-                command.Parameters.Add(new NpgsqlParameter { Value = _options.Slot });
-                await using var reader = await command.ExecuteReaderAsync(stoppingToken);
-                if (await reader.ReadAsync(stoppingToken) && !reader.IsDBNull(1))
-                {
-                    status.SetSlotStats(
-                        (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(0),
-                        (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(1),
-                        reader.IsDBNull(2) ? 0 : (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(2));
-                }
+                var slot = await SlotCatalog.ReadAsync(connection, _options.Slot, stoppingToken);
+                if (slot.Exists && slot.RestartLsn != 0 && slot.ServerWalLsn != 0)
+                    status.SetSlotStats(slot.ServerWalLsn, slot.RestartLsn, slot.ConfirmedFlushLsn);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

@@ -53,11 +53,31 @@ internal sealed class RelayMetrics(CollectorRegistry registry)
     /// <summary>Outbox retention runs that failed.</summary>
     public RelayCounter RetentionErrors { get; } = new(registry, "atlas_cdc_retention_errors_total", "Outbox retention runs that failed.");
 
-    /// <summary>Counts an event Kafka acknowledged and records its latency from the commit in PostgreSQL.</summary>
-    public void RecordPublished(string topic, DateTimeOffset commitTime)
+    /// <summary>Slots found dropped or invalidated and recovered.</summary>
+    public RelayCounter SlotRecoveries { get; } = new(registry, "atlas_cdc_slot_recoveries_total",
+        "Slots found dropped or invalidated and recovered by publishing again every row not proven delivered.");
+
+    /// <summary>Events published again by slot recoveries, acknowledged by Kafka.</summary>
+    public RelayCounter EventsRepublished { get; } = new(registry, "atlas_cdc_events_republished_total",
+        "Events published again by slot recoveries (rows not proven delivered), acknowledged by Kafka.");
+
+    /// <summary>Events published from the outbox table by a first-start backfill, acknowledged by Kafka.</summary>
+    public RelayCounter EventsBackfilled { get; } = new(registry, "atlas_cdc_events_backfilled_total",
+        "Events published from the outbox table by a first-start backfill, acknowledged by Kafka.");
+
+    /// <summary>Rows not proven delivered that a recovery found deleted from the outbox: lost events.</summary>
+    public RelayCounter RowsMissing { get; } = new(registry, "atlas_cdc_recovery_rows_missing_total",
+        "Rows not proven delivered that a recovery found deleted from the outbox: lost events.");
+
+    /// <summary>
+    /// Counts an event Kafka acknowledged and records its latency from the commit in PostgreSQL; events read from
+    /// the table (backfill, recovery) have no exact commit time and stay out of the histogram.
+    /// </summary>
+    public void RecordPublished(string topic, DateTimeOffset? commitTime)
     {
         _published.WithLabels(topic).Inc();
-        _latency.Observe(Math.Max((DateTimeOffset.UtcNow - commitTime).TotalSeconds, 0));
+        if (commitTime is { } committed)
+            _latency.Observe(Math.Max((DateTimeOffset.UtcNow - committed).TotalSeconds, 0));
     }
 
     /// <summary>Counts a delivery report with an error, by librdkafka error code.</summary>

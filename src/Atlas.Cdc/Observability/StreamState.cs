@@ -5,6 +5,9 @@ public enum StreamState
 {
     Starting,
 
+    /// <summary>Publishing rows from the outbox table (first-start backfill, or recovery of a lost slot) before streaming.</summary>
+    Backfilling,
+
     /// <summary>Reading the slot and publishing.</summary>
     Streaming,
 

@@ -24,6 +24,9 @@ internal sealed class OutboxEvent
     /// <summary>Column problems found while decoding (a NULL where a value is required); the event is dead-lettered.</summary>
     public string? DecodeError { get; init; }
 
+    /// <summary>Where the event was read: the replication stream, or the outbox table (backfill, recovery, replay).</summary>
+    public EventOrigin Origin { get; init; }
+
     public string IdText => System.Text.Encoding.UTF8.GetString(Id);
 
     /// <summary>Approximate memory held while the event is in flight, for backpressure.</summary>

@@ -14,12 +14,16 @@ namespace Atlas.Cdc.Publishing;
 /// </summary>
 internal sealed class KafkaMessageFactory(TopicNamer topics)
 {
+    private static readonly byte[] s_true = "true"u8.ToArray();
+
     public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) => topics.For(outboxEvent.AggregateType, outboxEvent.EventType);
 
     /// <summary>Builds the message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.</summary>
     public Message<byte[], byte[]> Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning)
     {
         var headers = StandardHeaders(outboxEvent, transaction);
+        if (MessageHeaders.ForOrigin(outboxEvent.Origin) is { } origin)
+            headers.Add(origin, s_true);
         warning = outboxEvent.Headers is { } json ? AddRowHeaders(headers, json) : null;
         return new Message<byte[], byte[]>
         {

@@ -150,7 +150,8 @@ internal sealed class KafkaPublisher : IDisposable
         if (error.Code == ErrorCode.NoError)
         {
             _brokersDown = false;
-            _metrics.RecordPublished(delivery.Topic!, delivery.Transaction.CommitTime);
+            // Rows read from the table may be days old: their age is no latency of the relay's.
+            _metrics.RecordPublished(delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
             return;
         }

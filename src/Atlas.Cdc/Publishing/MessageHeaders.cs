@@ -16,6 +16,20 @@ internal static class MessageHeaders
     /// <summary>The raw <c>headers</c> column when it holds JSON that is not an object (array, string, number).</summary>
     public const string RawHeaders = "atlas.headers";
 
+    /// <summary><c>true</c> on events read from the outbox table by a first-start backfill or a slot recovery.</summary>
+    public const string Snapshot = "atlas.snapshot";
+
+    /// <summary><c>true</c> on events published again by the <c>replay</c> command.</summary>
+    public const string Replayed = "atlas.replayed";
+
+    /// <summary>The header that marks an event of this origin, or null for events decoded from the slot.</summary>
+    public static string? ForOrigin(Outbox.EventOrigin origin) => origin switch
+    {
+        Outbox.EventOrigin.Snapshot => Snapshot,
+        Outbox.EventOrigin.Replay => Replayed,
+        _ => null,
+    };
+
     public const string DeadLetterOriginalTopic = "atlas.dlq.original_topic";
     public const string DeadLetterReason = "atlas.dlq.reason";
     public const string DeadLetterPayloadBytes = "atlas.dlq.payload_bytes";

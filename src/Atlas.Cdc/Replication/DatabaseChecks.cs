@@ -13,7 +13,8 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
 {
     private readonly string _connectionString = PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString);
 
-    public async Task<SlotState> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs every check; returns the slot as it is now.</summary>
+    public async Task<SlotInfo> RunAsync(CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -60,22 +61,17 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
                 $"Publication '{options.Publication}' (Cdc:Publication) does not include the outbox table {table} (Cdc:Table): " +
                 $"ALTER PUBLICATION {options.Publication} ADD TABLE {table};");
 
-        return await ReadSlotAsync(connection, database, cancellationToken);
+        var slot = await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken);
+        CheckSlot(slot, database);
+        return slot;
     }
 
-    private async Task<SlotState> ReadSlotAsync(NpgsqlConnection connection, string database, CancellationToken cancellationToken)
+    /// <summary>A slot of the same name that the relay can never use is a configuration error, not something to recover.</summary>
+    private void CheckSlot(SlotInfo slot, string database)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT plugin, slot_type, database, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
-            connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return new SlotState(false, 0);
-
-        var plugin = reader.IsDBNull(0) ? null : reader.GetString(0);
-        var slotType = reader.GetString(1);
-        var slotDatabase = reader.IsDBNull(2) ? null : reader.GetString(2);
+        if (!slot.Exists)
+            return;
+        var (plugin, slotType, slotDatabase) = (slot.Plugin, slot.SlotType, slot.Database);
         if (slotType != "logical" || plugin != "pgoutput")
             throw new FatalConfigurationException(
                 $"Replication slot '{options.Slot}' (Cdc:Slot) is a {slotType} slot with plugin '{plugin ?? "none"}'; the relay needs a logical " +
@@ -83,9 +79,6 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         if (slotDatabase != database)
             throw new FatalConfigurationException(
                 $"Replication slot '{options.Slot}' (Cdc:Slot) belongs to database '{slotDatabase}', but the relay connects to '{database}'.");
-
-        var confirmed = reader.IsDBNull(3) ? 0UL : (ulong)reader.GetFieldValue<NpgsqlLogSequenceNumber>(3);
-        return new SlotState(true, confirmed);
     }
 
     private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)

@@ -4,6 +4,7 @@ using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Recovery;
 using Atlas.Cdc.Tracking;
 using Npgsql;
 using Npgsql.Replication;
@@ -38,6 +39,7 @@ internal sealed class ReplicationSession(
     private long _lastShutdownProbe;
     private AcknowledgementTracker? _tracker;
     private ulong _lastConfirmed;
+    private SlotClaim? _claim;
 
     /// <summary>Highest LSN Kafka acknowledged everything up to; the next session may start replication there.</summary>
     public ulong AcknowledgedLsn => _tracker?.AdvanceConfirmable() ?? 0;
@@ -47,13 +49,20 @@ internal sealed class ReplicationSession(
 
     public async Task RunAsync(ulong resumeLsn, CancellationToken stoppingToken)
     {
-        var slot = await new DatabaseChecks(options, table).RunAsync(stoppingToken);
+        await new DatabaseChecks(options, table).RunAsync(stoppingToken);
+
+        // Held from looking at the slot until streaming from it (see SlotClaim); let go in ConfirmLoopAsync.
+        _claim = await SlotClaim.TryTakeAsync(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString), options.Slot, stoppingToken)
+                 ?? throw new SlotInUseException(options.Slot, null);
+        await using var claim = _claim;
 
         await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
         await connection.Open(stoppingToken);
 
-        if (!slot.Exists)
-            slot = await CreateSlotAsync(connection, stoppingToken);
+        var (slot, created) = await new SlotPreparation(options, table, publisher, status, metrics, logger)
+            .PrepareAsync(connection, stoppingToken);
+        if (created)
+            resumeLsn = 0; // positions acknowledged on a slot that is gone mean nothing for the new one
 
         // Never report a position below the slot's own: PostgreSQL 15 would move confirmed_flush back.
         var startLsn = Math.Max(slot.ConfirmedFlushLsn, resumeLsn);
@@ -101,22 +110,6 @@ internal sealed class ReplicationSession(
                       ?? confirmer.Exception?.InnerException
                       ?? new InvalidOperationException("The replication stream ended unexpectedly.");
         throw PostgresFailures.IsSlotInUse(failure) ? new SlotInUseException(options.Slot, failure) : failure;
-    }
-
-    private async Task<SlotState> CreateSlotAsync(LogicalReplicationConnection connection, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var created = await connection.CreatePgOutputReplicationSlot(options.Slot, temporarySlot: false,
-                slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport, cancellationToken: cancellationToken);
-            logger.LogInformation("Created replication slot {Slot} (pgoutput) at LSN {Lsn}", options.Slot, created.ConsistentPoint);
-            return new SlotState(true, (ulong)created.ConsistentPoint);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
-        {
-            // Another relay created it a moment ago: read it like any existing slot.
-            return await new DatabaseChecks(options, table).RunAsync(cancellationToken);
-        }
     }
 
     /// <summary>
@@ -203,6 +196,8 @@ internal sealed class ReplicationSession(
                     continue;
                 Streamed = true;
                 status.State = StreamState.Streaming;
+                if (_claim is { } claim)
+                    await claim.DisposeAsync(); // the slot itself keeps other relays out from now on
                 logger.LogInformation("Streaming from slot {Slot}, publication {Publication}, confirmed LSN {Lsn}",
                     options.Slot, options.Publication, new NpgsqlLogSequenceNumber(_lastConfirmed));
                 timer.Period = options.ConfirmInterval;
@@ -327,7 +322,7 @@ internal sealed class ReplicationSession(
             await query.OpenAsync(timeout.Token);
             while (true)
             {
-                serverConfirmed = await SlotQueries.ConfirmedFlushLsnAsync(query, options.Slot, timeout.Token);
+                serverConfirmed = await SlotCatalog.ConfirmedFlushLsnAsync(query, options.Slot, timeout.Token);
                 if (serverConfirmed >= _lastConfirmed)
                     return;
                 await connection.SendStatusUpdate(timeout.Token);
@@ -345,9 +340,7 @@ internal sealed class ReplicationSession(
     {
         await using var connection = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = options.Slot });
-        return await command.ExecuteScalarAsync(cancellationToken) is int pid && pid == backendPid;
+        return (await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken)).ActivePid == backendPid;
     }
 
     private static async Task Quietly(Task task)

@@ -3,6 +3,7 @@ using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Recovery;
 using Atlas.Cdc.Replication;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -33,8 +34,10 @@ namespace Atlas.Cdc.Retention;
 /// transaction had ended by then, and a row we can see is a committed one.</item>
 /// </list>
 /// <para>
-/// Each run therefore records (X, W), and deletes with the newest recorded X whose W the slot has confirmed.
-/// Ids are 32-bit and wrap: <c>age(a) &gt; age(b)</c> compares them correctly within 2^31 transactions of now,
+/// Each run therefore records (X, W), and deletes with the newest recorded X whose W the slot has confirmed. The
+/// pairs are kept and proven by <see cref="DeliveryProgress"/>, which also writes the proven horizon to
+/// atlas_cdc_progress; retention deletes only below the horizon written there, so a slot recovery never needs a row
+/// that retention deleted. Ids are 32-bit and wrap: <c>age(a) &gt; age(b)</c> compares them correctly within 2^31 transactions of now,
 /// which holds for X (recent). A row inserted more than 2^31 transactions ago may compare either way: it is then
 /// either deleted (delivered long ago) or kept, never deleted early. The <c>xmin</c> column needs SELECT on
 /// the whole table, so it is read through the view of sql/004_outbox_retention.sql (no payloads).
@@ -51,14 +54,12 @@ internal sealed class OutboxRetention(
     IOptions<CdcOptions> optionsAccessor,
     RelayStatus status,
     RelayMetrics metrics,
+    DeliveryProgress progress,
     ILogger<OutboxRetention> logger) : BackgroundService
 {
-    private const int MaxPendingCheckpoints = 1000;
     private static readonly TimeSpan s_errorLogInterval = TimeSpan.FromMinutes(10);
 
     private readonly CdcOptions _options = optionsAccessor.Value;
-    private readonly Queue<RetentionCheckpoint> _pending = new();
-    private RetentionCheckpoint? _horizon;
     private long _lastErrorLogged = long.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -101,17 +102,7 @@ internal sealed class OutboxRetention(
         await connection.OpenAsync(cancellationToken);
         await ExecuteAsync(connection, "SET lock_timeout = '2s'; SET statement_timeout = '30s'", cancellationToken);
 
-        // Two statements, in this order: X must be read before W (see the remarks).
-        var oldestRunning = await ScalarAsync<ulong>(connection, "SELECT pg_snapshot_xmin(pg_current_snapshot())", cancellationToken);
-        var walInsert = await ScalarAsync<NpgsqlLogSequenceNumber>(connection, "SELECT pg_current_wal_insert_lsn()", cancellationToken);
-        if (_pending.Count == MaxPendingCheckpoints)
-            _pending.Dequeue(); // the slot has not moved for a long time; fewer checkpoints only delete later
-        _pending.Enqueue(new RetentionCheckpoint(oldestRunning, (ulong)walInsert));
-
-        var confirmed = await SlotQueries.ConfirmedFlushLsnAsync(connection, _options.Slot, cancellationToken);
-        while (_pending.TryPeek(out var next) && next.WalInsertLsn <= confirmed)
-            _horizon = _pending.Dequeue();
-        if (_horizon is not { } horizon)
+        if (await progress.ProveAsync(connection, cancellationToken) is not { } horizon)
             return;
 
         var stopwatch = Stopwatch.StartNew();
@@ -121,7 +112,7 @@ internal sealed class OutboxRetention(
         {
             await using var delete = new NpgsqlCommand(sql.DeleteBatch, connection);
             delete.Parameters.Add(new NpgsqlParameter { Value = _options.Retention.Age, NpgsqlDbType = NpgsqlDbType.Interval });
-            delete.Parameters.Add(new NpgsqlParameter { Value = (uint)(horizon.OldestRunningXid & uint.MaxValue), NpgsqlDbType = NpgsqlDbType.Xid });
+            delete.Parameters.Add(new NpgsqlParameter { Value = horizon.Xid32, NpgsqlDbType = NpgsqlDbType.Xid });
             delete.Parameters.Add(new NpgsqlParameter { Value = _options.Retention.BatchSize });
             var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
             total += deleted;
@@ -131,8 +122,8 @@ internal sealed class OutboxRetention(
                 break;
         }
         if (total > 0)
-            logger.LogDebug("Outbox retention deleted {Rows} rows in {Batches} batches ({Elapsed}); horizon xid {Xid}, LSN {Lsn}",
-                total, batches, Durations.Format(stopwatch.Elapsed), horizon.OldestRunningXid, new NpgsqlLogSequenceNumber(horizon.WalInsertLsn));
+            logger.LogDebug("Outbox retention deleted {Rows} rows in {Batches} batches ({Elapsed}); horizon {Horizon}",
+                total, batches, Durations.Format(stopwatch.Elapsed), horizon);
     }
 
     private void LogFailure(RetentionSql sql, Exception exception)
@@ -153,11 +144,5 @@ internal sealed class OutboxRetention(
     {
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

@@ -1,0 +1,138 @@
+using System.Runtime.InteropServices;
+using Atlas.Cdc.CommandLine;
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Replication;
+using Atlas.Cdc.Tracking;
+
+namespace Atlas.Cdc.Replay;
+
+/// <summary>
+/// Runs <c>replay</c>: reads the matching outbox rows in one snapshot, publishes them with the relay's producer
+/// settings, waits until Kafka acknowledged every one, and prints one line on stdout. It opens no replication
+/// connection, so the slot and a running relay are untouched.
+/// </summary>
+internal static class ReplayRunner
+{
+    private const int BatchSize = 1000;
+
+    public static async Task<int> RunAsync(ReplayRequest request)
+    {
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
+
+        CdcOptions options;
+        try
+        {
+            options = LoadOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            await Console.Error.WriteLineAsync($"Atlas.Cdc configuration error: {e.Message}");
+            return RelayCommandLine.ExitUsage;
+        }
+        var errors = CdcOptionsValidator.Validate(options);
+        if (errors.Count > 0)
+        {
+            foreach (var error in errors)
+                await Console.Error.WriteLineAsync($"Atlas.Cdc configuration error: {error}");
+            return RelayCommandLine.ExitUsage;
+        }
+
+        using var loggerFactory = LoggerFactory.Create(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddSimpleConsole(console => console.SingleLine = true)
+            .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
+        var cancellationToken = cancellation.Token;
+        long published = 0;
+        try
+        {
+            var filter = request.Filter;
+            IReadOnlySet<Guid>? deadLetters = null;
+            if (request.DeadLetters)
+            {
+                deadLetters = DeadLetterReader.ReadIds(options, cancellationToken);
+                filter = filter with { Ids = filter.Ids.Count == 0 ? deadLetters : [.. filter.Ids.Intersect(deadLetters)] };
+                if (filter.Ids.Count == 0)
+                {
+                    Console.WriteLine($"0 events {(request.DryRun ? "would be " : "")}published again: dead-letter topic '{options.DeadLetter.Topic}' holds no matching events");
+                    return 0;
+                }
+            }
+
+            OutboxTableName.TryParse(options.Table, out var table, out _);
+            await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName: null, cancellationToken);
+            var count = await reader.CountAsync(filter, cancellationToken);
+            if (deadLetters is not null && count < filter.Ids.Count)
+                await Console.Error.WriteLineAsync($"{filter.Ids.Count - count} of {filter.Ids.Count} dead-lettered events have no row in {table} any more " +
+                                                   "(deleted by retention or by hand): they cannot be published again from the table");
+            if (request.DryRun)
+            {
+                Console.WriteLine($"{count} events would be published again from {table} (dry run: nothing was published)");
+                return 0;
+            }
+
+            var commitLsnBound = await reader.WalInsertLsnAsync(cancellationToken);
+            // Counted on a registry of its own: replay serves no /metrics.
+            var registry = Prometheus.Metrics.NewCustomRegistry();
+            using var publisher = new KafkaPublisher(options, new RelayMetrics(registry), new Schemas.SchemaMetrics(registry),
+                loggerFactory.CreateLogger<KafkaPublisher>());
+            var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
+            var progress = new ReplayProgress(count);
+            var tablePublisher = new TablePublisher(publisher, tracker);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                published = await tablePublisher.PublishAsync(reader.ReadAsync(filter, BatchSize, EventOrigin.Replay, cancellationToken),
+                    commitLsnBound, request.MaxRate, progress.Report, cancellationToken);
+            }
+            finally
+            {
+                published = Math.Max(published, tablePublisher.Sent);
+                progress.Done();
+            }
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{published} events published again from {table} and acknowledged by Kafka in {stopwatch.Elapsed.TotalSeconds:F1} s"));
+            return 0;
+        }
+        catch (FatalConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"Atlas.Cdc: {e.Message}");
+            return RelayCommandLine.ExitUsage;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync($"Atlas.Cdc replay interrupted after {published} events were sent; run it again to publish the rest (duplicates are dropped by id)");
+            return RelayCommandLine.ExitFailed;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var reason = PostgresFailures.AsFatal(e, PostgresConnectionStrings.Describe(options.Postgres.ConnectionString))?.Message
+                         ?? (e is PublishFailure ? e.Message : PostgresFailures.Describe(e));
+            await Console.Error.WriteLineAsync($"Atlas.Cdc replay failed: {reason}");
+            return RelayCommandLine.ExitFailed;
+        }
+    }
+
+    /// <summary>The relay's own configuration: appsettings.json beside the program, then Cdc__* environment variables.</summary>
+    private static CdcOptions LoadOptions()
+    {
+        var configuration = new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        return configuration.GetSection(CdcOptions.SectionName).Get<CdcOptions>() ?? new CdcOptions();
+    }
+}
