@@ -165,7 +165,7 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
             CREATE PUBLICATION sales_outbox FOR TABLE sales.order_events WITH (publish = 'insert');
             CREATE VIEW sales.order_events_retention AS SELECT id, created_at, xmin AS inserted_xid FROM sales.order_events;
             GRANT USAGE ON SCHEMA sales TO atlas_cdc_relay;
-            GRANT SELECT (id, created_at), DELETE ON sales.order_events TO atlas_cdc_relay;
+            GRANT SELECT, DELETE ON sales.order_events TO atlas_cdc_relay;
             GRANT SELECT ON sales.order_events_retention TO atlas_cdc_relay;
             SELECT 1
             """);

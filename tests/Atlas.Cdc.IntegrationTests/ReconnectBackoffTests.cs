@@ -38,9 +38,14 @@ public partial class ReconnectBackoffTests(CdcEnvironment environment, ITestOutp
         Assert.True(elapsed >= TimeSpan.FromSeconds(6.2), $"seven attempts took only {elapsed}");
     }
 
+    /// <summary>The delays as the relay logs them, in people's units (Durations.Format): "200 ms", "1.6 s".</summary>
     private static List<TimeSpan> Delays(string output) =>
-        [.. ReconnectingIn().Matches(output).Select(m => TimeSpan.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        [.. ReconnectingIn().Matches(output).Select(m =>
+        {
+            var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            return m.Groups[2].Value == "ms" ? TimeSpan.FromMilliseconds(value) : TimeSpan.FromSeconds(value);
+        })];
 
-    [GeneratedRegex(@"Reconnecting in (\d\d:\d\d:\d\d(?:\.\d+)?)")]
+    [GeneratedRegex(@"Reconnecting in (\d+(?:\.\d+)?) (ms|s)\b")]
     private static partial Regex ReconnectingIn();
 }
