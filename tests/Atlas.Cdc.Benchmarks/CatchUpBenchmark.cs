@@ -72,11 +72,13 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
         long events, TimeSpan recv)
     {
+        var brokerCpuBefore = MockBrokerCpu.Seconds();
         await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
         var streamStart = WhenSlotActiveAsync(database, slot, relay);
         // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
         var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
         var relayCpu = ProcessStats.CpuSeconds(relay.ProcessId);
+        var brokerCpu = MockBrokerCpu.Seconds() - brokerCpuBefore;
         var walsender = await database.SlotActivePidAsync(slot);
         var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
@@ -86,8 +88,8 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
             Console.Error.WriteLine(relay.Output);
         Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
                        $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
-                       $"relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s)");
-        return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss);
+                       $"relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s)");
+        return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss) { BrokerCpuSeconds = brokerCpu };
     }
 
     /// <summary>When the relay's walsender took the slot (polled every 5 ms, a cheap catalog read, until it does).</summary>

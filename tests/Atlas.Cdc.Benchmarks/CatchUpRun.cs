@@ -24,4 +24,13 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
 
     /// <summary>The relay process's CPU time per event delivered, in microseconds.</summary>
     public double? CpuMicrosecondsPerEvent => RelayCpuSeconds * 1e6 / Events;
+
+    /// <summary>CPU of the mock brokers (in the benchmark's process) while this relay ran: theirs, not the relay's.</summary>
+    public double? BrokerCpuSeconds { get; init; }
+
+    /// <summary>CPU time per event of the walsender serving the relay (PostgreSQL decoding and sending), in microseconds.</summary>
+    public double? WalsenderMicrosecondsPerEvent => WalsenderCpuSeconds * 1e6 / Events;
+
+    /// <summary>Relay CPU over its walsender's for the same stream: at most 1 is the target (issue 11).</summary>
+    public double? RelayToWalsenderCpu => RelayCpuSeconds / WalsenderCpuSeconds;
 }

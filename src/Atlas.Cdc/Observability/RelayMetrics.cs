@@ -19,6 +19,10 @@ internal sealed class RelayMetrics(CollectorRegistry registry)
     private readonly Counter _published = Metrics.WithCustomRegistry(registry).CreateCounter(
         "atlas_cdc_events_published_total", "Events acknowledged by Kafka, by topic.", "topic");
 
+    private volatile PublishedSeries? _lastPublished;
+
+    private sealed record PublishedSeries(string Topic, Counter.Child Counter);
+
     private readonly Counter _publishErrors = Metrics.WithCustomRegistry(registry).CreateCounter(
         "atlas_cdc_publish_errors_total", "Delivery errors reported by the Kafka producer, by librdkafka error code.", "kind");
 
@@ -75,7 +79,12 @@ internal sealed class RelayMetrics(CollectorRegistry registry)
     /// </summary>
     public void RecordPublished(string topic, DateTimeOffset? commitTime)
     {
-        _published.WithLabels(topic).Inc();
+        // WithLabels looks the series up (and allocates) on every call: keep the last topic's series, since
+        // acknowledgements come in runs of one topic. Two threads racing here only look it up twice.
+        var series = _lastPublished;
+        if (series is null || !string.Equals(series.Topic, topic, StringComparison.Ordinal))
+            _lastPublished = series = new PublishedSeries(topic, _published.WithLabels(topic));
+        series.Counter.Inc();
         if (commitTime is { } committed)
             _latency.Observe(Math.Max((DateTimeOffset.UtcNow - committed).TotalSeconds, 0));
     }

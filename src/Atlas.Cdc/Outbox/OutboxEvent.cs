@@ -11,6 +11,18 @@ internal sealed class OutboxEvent
 
     public required string AggregateType { get; init; }
 
+    /// <summary>
+    /// <see cref="AggregateType"/> as UTF-8, the <c>aggregate_type</c> header's value. The decoder sets an array shared
+    /// by every event of the type (never written to); rows read from the table encode it when first asked.
+    /// </summary>
+    public byte[] AggregateTypeBytes
+    {
+        get => _aggregateTypeBytes ??= System.Text.Encoding.UTF8.GetBytes(AggregateType);
+        init => _aggregateTypeBytes = value;
+    }
+
+    private byte[]? _aggregateTypeBytes;
+
     public required byte[] AggregateId { get; init; }
 
     public required byte[] EventType { get; init; }

@@ -80,7 +80,7 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     }
 
     private static Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction) =>
-        StandardHeaders(outboxEvent.Id, outboxEvent.EventType, Encoding.UTF8.GetBytes(outboxEvent.AggregateType), transaction);
+        StandardHeaders(outboxEvent.Id, outboxEvent.EventType, outboxEvent.AggregateTypeBytes, transaction);
 
     private static Headers StandardHeaders(byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction) =>
         new()
@@ -88,28 +88,14 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
             { MessageHeaders.Id, id },
             { MessageHeaders.EventType, eventType },
             { MessageHeaders.AggregateType, aggregateType },
-            { MessageHeaders.CommitLsn, CommitLsnBytes(transaction.CommitLsn) },
-            { MessageHeaders.CommitTime, CommitTimeBytes(transaction.CommitTime) },
+            { MessageHeaders.CommitLsn, transaction.CommitLsnHeader },
+            { MessageHeaders.CommitTime, transaction.CommitTimeHeader },
         };
 
     /// <summary>The LSN as PostgreSQL prints it (<c>0/16B3748</c>), formatted straight to UTF-8.</summary>
-    internal static byte[] CommitLsnBytes(ulong lsn)
-    {
-        Span<byte> buffer = stackalloc byte[17];
-        ((uint)(lsn >> 32)).TryFormat(buffer, out var high, "X", CultureInfo.InvariantCulture);
-        buffer[high] = (byte)'/';
-        ((uint)lsn).TryFormat(buffer[(high + 1)..], out var low, "X", CultureInfo.InvariantCulture);
-        return buffer[..(high + 1 + low)].ToArray();
-    }
+    internal static byte[] CommitLsnBytes(ulong lsn) => HeaderValues.CommitLsn(lsn);
 
-    private static byte[] CommitTimeBytes(DateTimeOffset commitTime)
-    {
-        Span<byte> buffer = stackalloc byte[32];
-        commitTime.UtcDateTime.TryFormat(buffer, out var written, CommitTimeFormat, CultureInfo.InvariantCulture);
-        return buffer[..written].ToArray();
-    }
-
-    private const string CommitTimeFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+    private const string CommitTimeFormat = HeaderValues.CommitTimeFormat;
 
     public static string FormatCommitTime(DateTimeOffset commitTime) =>
         commitTime.UtcDateTime.ToString(CommitTimeFormat, CultureInfo.InvariantCulture);

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using Atlas.Cdc.Outbox;
 using Npgsql.Replication.PgOutput;
 using Npgsql.Replication.PgOutput.Messages;
@@ -12,16 +12,19 @@ namespace Atlas.Cdc.Replication;
 /// </summary>
 internal static class OutboxRowDecoder
 {
+    private static readonly AggregateTypeCache s_aggregateTypes = new();
+
     public static async ValueTask<OutboxEvent> DecodeAsync(InsertMessage insert, OutboxColumnMap map, CancellationToken cancellationToken)
     {
-        byte[]? id = null, aggregateType = null, aggregateId = null, eventType = null, payload = null, headers = null;
+        AggregateTypeCache.Entry? aggregateType = null;
+        byte[]? id = null, aggregateId = null, eventType = null, payload = null, headers = null;
         var index = 0;
         await foreach (var value in insert.NewRow.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (index == map.Id)
                 id = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
             else if (index == map.AggregateType)
-                aggregateType = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
+                aggregateType = await ReadAggregateTypeAsync(value, cancellationToken).ConfigureAwait(false);
             else if (index == map.AggregateId)
                 aggregateId = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
             else if (index == map.EventType)
@@ -44,13 +47,33 @@ internal static class OutboxRowDecoder
         return new OutboxEvent
         {
             Id = id ?? [],
-            AggregateType = aggregateType is null ? "" : Encoding.UTF8.GetString(aggregateType),
+            AggregateType = aggregateType?.Text ?? "",
+            AggregateTypeBytes = aggregateType?.Bytes ?? [],
             AggregateId = aggregateId ?? [],
             EventType = eventType ?? [],
             Payload = payload ?? [],
             Headers = headers,
             DecodeError = nulls.Count == 0 ? null : $"column(s) {string.Join(", ", nulls)} are NULL",
         };
+    }
+
+    /// <summary>Reads the value into a pooled buffer and returns the cached entry for it: no allocation once seen.</summary>
+    private static async ValueTask<AggregateTypeCache.Entry?> ReadAggregateTypeAsync(ReplicationValue value, CancellationToken cancellationToken)
+    {
+        if (value.Kind != TupleDataKind.TextValue && value.Kind != TupleDataKind.BinaryValue)
+            return null;
+        var length = value.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            if (length > 0)
+                await value.GetStream().ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            return s_aggregateTypes.Get(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static async ValueTask<byte[]?> ReadAsync(ReplicationValue value, CancellationToken cancellationToken)
