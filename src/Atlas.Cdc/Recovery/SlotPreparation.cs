@@ -47,17 +47,23 @@ internal sealed class SlotPreparation(
     CdcOptions options,
     OutboxTableName table,
     KafkaPublisher publisher,
-    RelayStatus status,
+    ISessionReporter reporter,
     RelayMetrics metrics,
     ILogger logger)
 {
     private const int BatchSize = 1000;
 
     private readonly string _connectionString = PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString);
+    private Action<AcknowledgementTracker> _tracking = _ => { };
 
     /// <summary>Returns the slot to stream from, and whether it was created now.</summary>
-    public async Task<(SlotInfo Slot, bool Created)> PrepareAsync(LogicalReplicationConnection replication, CancellationToken cancellationToken)
+    /// <param name="replication">The session's replication connection (creates and drops the slot).</param>
+    /// <param name="tracking">Told the tracker of a backfill or recovery, which the session reports with its outcome.</param>
+    /// <param name="cancellationToken">Shutdown.</param>
+    public async Task<(SlotInfo Slot, bool Created)> PrepareAsync(LogicalReplicationConnection replication, Action<AcknowledgementTracker> tracking,
+        CancellationToken cancellationToken)
     {
+        _tracking = tracking;
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         var slot = await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken);
@@ -153,7 +159,7 @@ internal sealed class SlotPreparation(
         ulong? consistentPoint, CancellationToken cancellationToken, SlotInfo? slotWas = null)
     {
         var stopwatch = Stopwatch.StartNew();
-        status.State = StreamState.Backfilling;
+        reporter.Backfilling();
         await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName, cancellationToken);
         var snapshotXmin = await reader.SnapshotXminAsync(cancellationToken);
         var commitLsnBound = consistentPoint ?? await reader.WalInsertLsnAsync(cancellationToken);
@@ -174,8 +180,8 @@ internal sealed class SlotPreparation(
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
-        status.Tracker = tracker;
-        status.Publisher = publisher;
+        _tracking(tracker);
+        reporter.Tracking(tracker);
         var tablePublisher = new TablePublisher(publisher, tracker);
         long published;
         try
