@@ -54,16 +54,13 @@ internal sealed class SlotPreparation(
     private const int BatchSize = 1000;
 
     private readonly string _connectionString = PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString);
-    private Action<AcknowledgementTracker> _tracking = _ => { };
+
+    /// <summary>The tracker of the backfill or recovery, once one started; its acknowledgements may still be due.</summary>
+    public AcknowledgementTracker? Tracker { get; private set; }
 
     /// <summary>Returns the slot to stream from, and whether it was created now.</summary>
-    /// <param name="replication">The session's replication connection (creates and drops the slot).</param>
-    /// <param name="tracking">Told the tracker of a backfill or recovery, which the session reports with its outcome.</param>
-    /// <param name="cancellationToken">Shutdown.</param>
-    public async Task<(SlotInfo Slot, bool Created)> PrepareAsync(LogicalReplicationConnection replication, Action<AcknowledgementTracker> tracking,
-        CancellationToken cancellationToken)
+    public async Task<(SlotInfo Slot, bool Created)> PrepareAsync(LogicalReplicationConnection replication, CancellationToken cancellationToken)
     {
-        _tracking = tracking;
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         var slot = await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken);
@@ -180,7 +177,7 @@ internal sealed class SlotPreparation(
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
-        _tracking(tracker);
+        Tracker = tracker;
         reporter.Tracking(tracker);
         var tablePublisher = new TablePublisher(publisher, tracker);
         long published;

@@ -34,6 +34,7 @@ internal sealed class ReplicationSession(
 
     private readonly SessionLifecycle _lifecycle = new();
     private long _lastShutdownProbe;
+    private SlotPreparation? _preparation;
     private AcknowledgementTracker? _tracker;
     private ConfirmationPolicy? _confirmation;
     private SlotClaim? _claim;
@@ -55,7 +56,7 @@ internal sealed class ReplicationSession(
             _lifecycle.MoveTo(SessionPhase.Failed);
             failure = e;
         }
-        return new SessionOutcome(failure, _lifecycle.Streamed, _tracker, _confirmation);
+        return new SessionOutcome(failure, _lifecycle.Streamed, _tracker ?? _preparation?.Tracker, _confirmation);
     }
 
     private async Task StreamAsync(ulong resumeLsn, CancellationToken stoppingToken)
@@ -70,8 +71,8 @@ internal sealed class ReplicationSession(
         await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
         await connection.Open(stoppingToken);
 
-        var (slot, created) = await new SlotPreparation(options, table, publisher, reporter, metrics, logger)
-            .PrepareAsync(connection, tracker => _tracker = tracker, stoppingToken);
+        _preparation = new SlotPreparation(options, table, publisher, reporter, metrics, logger);
+        var (slot, created) = await _preparation.PrepareAsync(connection, stoppingToken);
         if (created)
             resumeLsn = 0; // positions acknowledged on a slot that is gone mean nothing for the new one
 
