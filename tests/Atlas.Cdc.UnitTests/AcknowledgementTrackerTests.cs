@@ -51,19 +51,6 @@ public class AcknowledgementTrackerTests
 
         Assert.Equal(10UL, tracker.AdvanceConfirmable());
         Assert.False(tracker.IsIdle);
-        Assert.Equal(10UL, tracker.AdvanceIdle(500));
-    }
-
-    [Fact]
-    public void Server_position_is_confirmed_when_idle_and_never_moves_backwards()
-    {
-        var tracker = new AcknowledgementTracker(100, 1 << 20, confirmedLsn: 300);
-        Assert.Equal(300UL, tracker.AdvanceIdle(200));
-        Assert.Equal(900UL, tracker.AdvanceIdle(900));
-
-        var transaction = tracker.Begin(1000, s_commitTime);
-        tracker.Sent(transaction, 1);
-        Assert.Equal(900UL, tracker.AdvanceIdle(2000));
     }
 
     [Fact]

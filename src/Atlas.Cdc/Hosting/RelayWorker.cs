@@ -11,6 +11,8 @@ namespace Atlas.Cdc.Hosting;
 /// Runs replication sessions one after another: reconnects with backoff after transient failures, waits as a
 /// standby while another relay holds the slot, and ends the process with a clear error on fatal configuration.
 /// The Kafka producer outlives sessions, so a PostgreSQL restart does not cost the Kafka connections.
+/// The worker is the only writer of the stream state in <see cref="RelayStatus"/>: a session reports what it is
+/// doing through <see cref="ISessionReporter"/> and how it ended as a <see cref="SessionOutcome"/>.
 /// </summary>
 internal sealed class RelayWorker(
     IOptions<CdcOptions> optionsAccessor,
@@ -18,7 +20,7 @@ internal sealed class RelayWorker(
     RelayMetrics metrics,
     Schemas.SchemaMetrics schemaMetrics,
     ILoggerFactory loggerFactory,
-    IHostApplicationLifetime lifetime) : BackgroundService
+    IHostApplicationLifetime lifetime) : BackgroundService, ISessionReporter
 {
     public const int ExitConfiguration = 2;
     public const int ExitHalted = 3;
@@ -55,54 +57,44 @@ internal sealed class RelayWorker(
                     Exit(ExitConfiguration, e.Message);
                     return;
                 }
-                var session = new ReplicationSession(_options, table, publisher, status, metrics, _logger);
-                try
+                var session = new ReplicationSession(_options, table, publisher, this, metrics, _logger);
+                status.Publisher = publisher;
+                var outcome = await session.RunAsync(acknowledgedLsn, stoppingToken);
+                switch (outcome.Failure)
                 {
-                    await session.RunAsync(acknowledgedLsn, stoppingToken);
-                    return; // only a shutdown ends a session without an exception
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e) when (PostgresFailures.AsFatal(e, target) is { } fatal)
-                {
-                    Exit(ExitConfiguration, fatal.Message);
-                    return;
-                }
-                catch (PublishFailure e) when (e.IsFatal)
-                {
-                    Exit(ExitHalted, e.Message);
-                    return;
-                }
-                catch (SlotInUseException)
-                {
-                    if (!standbyLogged)
-                        _logger.LogInformation("Replication slot {Slot} is held by another relay; standing by and retrying every {Interval}",
-                            _options.Slot, Durations.Format(_options.StandbyRetryInterval));
-                    standbyLogged = true;
-                    status.State = StreamState.Standby;
-                    await Delay(_options.StandbyRetryInterval, stoppingToken);
-                    continue;
-                }
-                catch (Exception e)
-                {
-                    if (session.Streamed)
-                        delay = _options.ReconnectDelay;
-                    status.State = StreamState.Reconnecting;
-                    metrics.Reconnects.Add(1);
-                    _logger.LogWarning("Replication session ended: {Reason}. Reconnecting in {Delay}", Describe(e), Durations.Format(delay));
-                    await Delay(delay, stoppingToken);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
-                }
-                finally
-                {
-                    standbyLogged &= status.State == StreamState.Standby;
+                    case null:
+                        return; // only a shutdown ends a session without a failure
+                    case OperationCanceledException when stoppingToken.IsCancellationRequested:
+                        return;
+                    case var e when PostgresFailures.AsFatal(e, target) is { } fatal:
+                        Exit(ExitConfiguration, fatal.Message);
+                        return;
+                    case PublishFailure { IsFatal: true } halt:
+                        Exit(ExitHalted, halt.Message);
+                        return;
+                    case SlotInUseException:
+                        if (!standbyLogged)
+                            _logger.LogInformation("Replication slot {Slot} is held by another relay; standing by and retrying every {Interval}",
+                                _options.Slot, Durations.Format(_options.StandbyRetryInterval));
+                        standbyLogged = true;
+                        status.State = StreamState.Standby;
+                        await Delay(_options.StandbyRetryInterval, stoppingToken);
+                        continue;
+                    case var e:
+                        standbyLogged = false;
+                        if (outcome.Streamed)
+                            delay = _options.ReconnectDelay;
+                        status.State = StreamState.Reconnecting;
+                        metrics.Reconnects.Add(1);
+                        _logger.LogWarning("Replication session ended: {Reason}. Reconnecting in {Delay}", Describe(e), Durations.Format(delay));
+                        await Delay(delay, stoppingToken);
+                        delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+                        break;
                 }
 
-                var drained = publisher.Failure is null && await WaitForDrainAsync(status.Tracker, stoppingToken);
+                var drained = publisher.Failure is null && await WaitForDrainAsync(outcome.Tracker, stoppingToken);
                 // What Kafka acknowledged is safe to skip next time, even though this session could not confirm it.
-                acknowledgedLsn = Math.Max(acknowledgedLsn, session.AcknowledgedLsn);
+                acknowledgedLsn = Math.Max(acknowledgedLsn, outcome.AcknowledgedLsn);
                 if (!drained)
                 {
                     // A broken producer, or one still holding unacknowledged events: start clean, so copies sent by
@@ -118,6 +110,14 @@ internal sealed class RelayWorker(
             publisher?.Dispose();
         }
     }
+
+    void ISessionReporter.Backfilling() => status.State = StreamState.Backfilling;
+
+    void ISessionReporter.Tracking(Tracking.AcknowledgementTracker tracker) => status.Tracker = tracker;
+
+    void ISessionReporter.Streaming() => status.State = StreamState.Streaming;
+
+    void ISessionReporter.Confirmed(ulong lsn) => status.ConfirmedLsn = lsn;
 
     private async Task<bool> WaitForDrainAsync(Tracking.AcknowledgementTracker? tracker, CancellationToken cancellationToken) =>
         tracker is null || await tracker.WaitForDrainAsync(_options.ShutdownTimeout, cancellationToken);

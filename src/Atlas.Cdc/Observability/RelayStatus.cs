@@ -5,7 +5,9 @@ using Atlas.Cdc.Tracking;
 namespace Atlas.Cdc.Observability;
 
 /// <summary>
-/// The relay's live state, shared by the replication session (writer), the HTTP endpoints and the metrics (readers).
+/// The relay's live state. The stream state, tracker, publisher and confirmed LSN are written by the
+/// <see cref="Hosting.RelayWorker"/> alone (from what its sessions report), the slot figures by the
+/// <see cref="Hosting.SlotMonitor"/>; retention, the progress recorder, the HTTP endpoints and the metrics read.
 /// </summary>
 internal sealed class RelayStatus(CdcOptions options)
 {

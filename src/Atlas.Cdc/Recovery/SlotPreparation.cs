@@ -47,13 +47,16 @@ internal sealed class SlotPreparation(
     CdcOptions options,
     OutboxTableName table,
     KafkaPublisher publisher,
-    RelayStatus status,
+    ISessionReporter reporter,
     RelayMetrics metrics,
     ILogger logger)
 {
     private const int BatchSize = 1000;
 
     private readonly string _connectionString = PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString);
+
+    /// <summary>The tracker of the backfill or recovery, once one started; its acknowledgements may still be due.</summary>
+    public AcknowledgementTracker? Tracker { get; private set; }
 
     /// <summary>Returns the slot to stream from, and whether it was created now.</summary>
     public async Task<(SlotInfo Slot, bool Created)> PrepareAsync(LogicalReplicationConnection replication, CancellationToken cancellationToken)
@@ -153,7 +156,7 @@ internal sealed class SlotPreparation(
         ulong? consistentPoint, CancellationToken cancellationToken, SlotInfo? slotWas = null)
     {
         var stopwatch = Stopwatch.StartNew();
-        status.State = StreamState.Backfilling;
+        reporter.Backfilling();
         await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName, cancellationToken);
         var snapshotXmin = await reader.SnapshotXminAsync(cancellationToken);
         var commitLsnBound = consistentPoint ?? await reader.WalInsertLsnAsync(cancellationToken);
@@ -174,8 +177,8 @@ internal sealed class SlotPreparation(
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
-        status.Tracker = tracker;
-        status.Publisher = publisher;
+        Tracker = tracker;
+        reporter.Tracking(tracker);
         var tablePublisher = new TablePublisher(publisher, tracker);
         long published;
         try

@@ -17,37 +17,49 @@ namespace Atlas.Cdc.Replication;
 /// <summary>
 /// One replication connection's life: check the database, take the slot, walk the pgoutput stream, publish each
 /// outbox insert, and confirm to PostgreSQL what Kafka has acknowledged. It ends on shutdown (after draining) or
-/// on the first failure; the <see cref="Hosting.RelayWorker"/> decides whether to start another.
+/// on the first failure and returns a <see cref="SessionOutcome"/>; the <see cref="Hosting.RelayWorker"/> decides
+/// whether to start another. The phases and the moves between them are in <see cref="SessionLifecycle"/>; what
+/// may be confirmed is decided by <see cref="ConfirmationPolicy"/>.
 /// </summary>
 internal sealed class ReplicationSession(
     CdcOptions options,
     OutboxTableName table,
     KafkaPublisher publisher,
-    RelayStatus status,
+    ISessionReporter reporter,
     RelayMetrics metrics,
     ILogger logger)
 {
     private static readonly TimeSpan s_shutdownProbeAfter = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_shutdownProbeInterval = TimeSpan.FromSeconds(1);
 
-    // For a clean stop the reader finishes the transaction it is in and stops before the next BEGIN. The drain
-    // raises _stopAtBoundary first, then waits while _inTransaction: the reader checks the flag at every BEGIN,
-    // after clearing _inTransaction at the COMMIT before it, so it cannot start another transaction unseen.
-    private int _stopAtBoundary;
-    private int _inTransaction;
-    private readonly CancellationTokenSource _stopReading = new();
+    private readonly SessionLifecycle _lifecycle = new();
     private long _lastShutdownProbe;
+    private SlotPreparation? _preparation;
     private AcknowledgementTracker? _tracker;
-    private ulong _lastConfirmed;
+    private ConfirmationPolicy? _confirmation;
     private SlotClaim? _claim;
 
-    /// <summary>Highest LSN Kafka acknowledged everything up to; the next session may start replication there.</summary>
-    public ulong AcknowledgedLsn => _tracker?.AdvanceConfirmable() ?? 0;
+    /// <summary>Runs the session to its end; never throws (the outcome carries the failure).</summary>
+    public async Task<SessionOutcome> RunAsync(ulong resumeLsn, CancellationToken stoppingToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            await StreamAsync(resumeLsn, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            _lifecycle.MoveTo(SessionPhase.Stopped); // SIGTERM cancelled the work in progress
+        }
+        catch (Exception e)
+        {
+            _lifecycle.MoveTo(SessionPhase.Failed);
+            failure = e;
+        }
+        return new SessionOutcome(failure, _lifecycle.Streamed, _tracker ?? _preparation?.Tracker, _confirmation);
+    }
 
-    /// <summary>True once this session held the slot and streamed.</summary>
-    public bool Streamed { get; private set; }
-
-    public async Task RunAsync(ulong resumeLsn, CancellationToken stoppingToken)
+    private async Task StreamAsync(ulong resumeLsn, CancellationToken stoppingToken)
     {
         await new DatabaseChecks(options, table).RunAsync(stoppingToken);
 
@@ -59,8 +71,8 @@ internal sealed class ReplicationSession(
         await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
         await connection.Open(stoppingToken);
 
-        var (slot, created) = await new SlotPreparation(options, table, publisher, status, metrics, logger)
-            .PrepareAsync(connection, stoppingToken);
+        _preparation = new SlotPreparation(options, table, publisher, reporter, metrics, logger);
+        var (slot, created) = await _preparation.PrepareAsync(connection, stoppingToken);
         if (created)
             resumeLsn = 0; // positions acknowledged on a slot that is gone mean nothing for the new one
 
@@ -68,15 +80,15 @@ internal sealed class ReplicationSession(
         var startLsn = Math.Max(slot.ConfirmedFlushLsn, resumeLsn);
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes, startLsn);
         _tracker = tracker;
-        _lastConfirmed = slot.ConfirmedFlushLsn;
+        _confirmation = new ConfirmationPolicy(tracker, () => (ulong)connection.LastReceivedLsn, slot.ConfirmedFlushLsn);
         connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(slot.ConfirmedFlushLsn));
-        status.Tracker = tracker;
-        status.Publisher = publisher;
+        reporter.Tracking(tracker);
 
         using var readerCancellation = new CancellationTokenSource();
         var replicationOptions = new PgOutputReplicationOptions(options.Publication, PgOutputProtocolVersion.V1, binary: false);
         var stream = connection.StartReplication(new PgOutputReplicationSlot(options.Slot), replicationOptions,
             readerCancellation.Token, resumeLsn > slot.ConfirmedFlushLsn ? new NpgsqlLogSequenceNumber(resumeLsn) : null);
+        _lifecycle.MoveTo(SessionPhase.Starting);
 
         await using var queue = new PublishQueue(publisher, tracker);
         var reader = Task.Run(() => ReadAsync(stream, tracker, queue, readerCancellation.Token), CancellationToken.None);
@@ -96,6 +108,7 @@ internal sealed class ReplicationSession(
                 await readerCancellation.CancelAsync();
                 await Quietly(reader);
             }
+            _lifecycle.MoveTo(SessionPhase.Stopped);
             return;
         }
 
@@ -104,7 +117,7 @@ internal sealed class ReplicationSession(
         await readerCancellation.CancelAsync();
         await Quietly(confirmer);
         await Quietly(reader);
-        await TryConfirmAsync(connection, tracker);
+        await TryConfirmAsync(connection);
         var failure = publisher.Failure
                       ?? reader.Exception?.InnerException
                       ?? confirmer.Exception?.InnerException
@@ -115,7 +128,7 @@ internal sealed class ReplicationSession(
     /// <summary>
     /// Walks the stream on its own thread and decodes; a <see cref="PublishQueue"/> hands the events to Kafka on
     /// another. Every event is counted in the tracker when queued, before the next message is read, which is what
-    /// makes the idle confirmation in <see cref="ConfirmAsync"/> safe.
+    /// makes the idle confirmation of <see cref="ConfirmationPolicy"/> safe.
     /// </summary>
     private async Task ReadAsync(IAsyncEnumerable<PgOutputReplicationMessage> stream, AcknowledgementTracker tracker,
         PublishQueue queue, CancellationToken cancellationToken)
@@ -125,9 +138,9 @@ internal sealed class ReplicationSession(
 
         await foreach (var message in stream.ConfigureAwait(false))
         {
-            if (_stopReading.IsCancellationRequested)
+            if (!_lifecycle.MayRead)
             {
-                // Shutting down: leave this message unprocessed (it is not confirmed) and wait to be cancelled.
+                // Flushing: leave this message unprocessed (it is not confirmed) and wait to be cancelled.
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
             }
             if (publisher.Failure is { } failure)
@@ -136,11 +149,9 @@ internal sealed class ReplicationSession(
             switch (message)
             {
                 case BeginMessage begin:
-                    Interlocked.Exchange(ref _inTransaction, 1);
-                    if (Volatile.Read(ref _stopAtBoundary) == 1)
+                    if (!_lifecycle.TryBeginTransaction())
                     {
-                        Interlocked.Exchange(ref _inTransaction, 0);
-                        // Shutting down at a transaction boundary: this transaction is left for the next relay, whole.
+                        // Draining: this transaction is left for the next relay, whole.
                         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
                     }
                     transaction = tracker.Begin((ulong)begin.TransactionFinalLsn, begin.TransactionCommitTimestamp);
@@ -170,7 +181,7 @@ internal sealed class ReplicationSession(
                     AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
                     metrics.Transactions.Add(1);
                     transaction = null;
-                    Interlocked.Exchange(ref _inTransaction, 0);
+                    _lifecycle.EndTransaction();
                     break;
             }
         }
@@ -182,7 +193,7 @@ internal sealed class ReplicationSession(
         CancellationToken cancellationToken)
     {
         var backendPid = connection.ProcessID;
-        using var timer = new PeriodicTimer(Streamed ? options.ConfirmInterval : TimeSpan.FromMilliseconds(100));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         while (await timer.TickAsync(cancellationToken)
                && !cancellationToken.IsCancellationRequested)
         {
@@ -190,19 +201,19 @@ internal sealed class ReplicationSession(
                 return;
             if (publisher.Failure is { } failure)
                 throw failure;
-            if (!Streamed)
+            if (_lifecycle.Phase == SessionPhase.Starting)
             {
                 if (!await SlotHeldByAsync(backendPid, cancellationToken))
                     continue;
-                Streamed = true;
-                status.State = StreamState.Streaming;
+                _lifecycle.MoveTo(SessionPhase.Streaming);
+                reporter.Streaming();
                 if (_claim is { } claim)
                     await claim.DisposeAsync(); // the slot itself keeps other relays out from now on
                 logger.LogInformation("Streaming from slot {Slot}, publication {Publication}, confirmed LSN {Lsn}",
-                    options.Slot, options.Publication, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                    options.Slot, options.Publication, new NpgsqlLogSequenceNumber(Confirmed));
                 timer.Period = options.ConfirmInterval;
             }
-            await ConfirmAsync(connection, tracker, cancellationToken);
+            await ConfirmAsync(connection, cancellationToken);
             await ReleaseIfServerShuttingDownAsync(tracker, cancellationToken);
         }
     }
@@ -227,7 +238,7 @@ internal sealed class ReplicationSession(
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CannotConnectNow)
         {
             logger.LogWarning("PostgreSQL is shutting down while {InFlight} events wait for Kafka: releasing the replication connection " +
-                              "so it can stop; confirmed LSN stays {Lsn}", tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                              "so it can stop; confirmed LSN stays {Lsn}", tracker.InFlightEvents, new NpgsqlLogSequenceNumber(Confirmed));
             throw;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -236,19 +247,10 @@ internal sealed class ReplicationSession(
         }
     }
 
-    /// <summary>
-    /// Confirms the highest LSN Kafka has acknowledged everything up to. When nothing at all is pending, the
-    /// server's position (keepalives included) is confirmed instead, so a quiet outbox does not pin WAL while
-    /// other tables write. <see cref="ReplicationConnection.LastReceivedLsn"/> is read before the idle check:
-    /// a commit end it includes was received after that transaction's BEGIN was tracked, so the transaction is
-    /// still in the tracker (not idle) unless fully acknowledged.
-    /// </summary>
-    private async Task ConfirmAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker, CancellationToken cancellationToken)
+    /// <summary>Sends the position <see cref="ConfirmationPolicy"/> allows, if it moved.</summary>
+    private async Task ConfirmAsync(LogicalReplicationConnection connection, CancellationToken cancellationToken)
     {
-        var received = (ulong)connection.LastReceivedLsn;
-        tracker.AdvanceConfirmable();
-        var lsn = tracker.AdvanceIdle(received);
-        if (lsn <= _lastConfirmed)
+        if (_confirmation?.Next() is not { } lsn)
             return;
         connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(lsn));
         try
@@ -260,16 +262,18 @@ internal sealed class ReplicationSession(
             // Not streaming (yet or any more): Npgsql sends the value with its next status update, if there is one.
             return;
         }
-        _lastConfirmed = lsn;
-        status.ConfirmedLsn = lsn;
+        _confirmation.MarkConfirmed(lsn);
+        reporter.Confirmed(lsn);
     }
 
-    private async Task TryConfirmAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
+    private ulong Confirmed => _confirmation?.Confirmed ?? 0;
+
+    private async Task TryConfirmAsync(LogicalReplicationConnection connection)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await ConfirmAsync(connection, tracker, timeout.Token);
+            await ConfirmAsync(connection, timeout.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -286,24 +290,24 @@ internal sealed class ReplicationSession(
     private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
-        Interlocked.Exchange(ref _stopAtBoundary, 1);
-        while (Volatile.Read(ref _inTransaction) == 1 && publisher.Failure is null && Stopwatch.GetTimestamp() < deadline)
+        _lifecycle.MoveTo(SessionPhase.Draining);
+        while (_lifecycle.InTransaction && publisher.Failure is null && Stopwatch.GetTimestamp() < deadline)
             await Task.Delay(10, CancellationToken.None);
-        await _stopReading.CancelAsync(); // past the deadline inside a huge transaction: stop where it is
+        _lifecycle.MoveTo(SessionPhase.Flushing); // past the deadline inside a huge transaction: stop where it is
         var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
         var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None, giveUp: () => publisher.Failure is not null);
-        await TryConfirmAsync(connection, tracker);
+        await TryConfirmAsync(connection);
         await WaitForServerToConfirmAsync(connection);
         if (publisher.Failure is { IsFatal: true } fatal)
             throw fatal;
         if (publisher.Failure is { } failure)
             logger.LogWarning("Publisher failed while draining ({Reason}); confirmed LSN {Lsn}, the rest is sent again on restart",
-                failure.Message, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                failure.Message, new NpgsqlLogSequenceNumber(Confirmed));
         else if (drained)
-            logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(_lastConfirmed));
+            logger.LogInformation("Drained: every event read was acknowledged; confirmed LSN {Lsn}", new NpgsqlLogSequenceNumber(Confirmed));
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
-                Durations.Format(options.ShutdownTimeout), tracker.InFlightEvents, new NpgsqlLogSequenceNumber(_lastConfirmed));
+                Durations.Format(options.ShutdownTimeout), tracker.InFlightEvents, new NpgsqlLogSequenceNumber(Confirmed));
     }
 
     /// <summary>
@@ -323,7 +327,7 @@ internal sealed class ReplicationSession(
             while (true)
             {
                 serverConfirmed = await SlotCatalog.ConfirmedFlushLsnAsync(query, options.Slot, timeout.Token);
-                if (serverConfirmed >= _lastConfirmed)
+                if (serverConfirmed >= Confirmed)
                     return;
                 await connection.SendStatusUpdate(timeout.Token);
                 await Task.Delay(20, timeout.Token);
@@ -332,7 +336,7 @@ internal sealed class ReplicationSession(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             logger.LogWarning("PostgreSQL shows slot {Slot} confirmed to {ServerLsn}, not the final {Lsn} ({Reason}): the next start may send the events in between again",
-                options.Slot, new NpgsqlLogSequenceNumber(serverConfirmed), new NpgsqlLogSequenceNumber(_lastConfirmed), e.Message);
+                options.Slot, new NpgsqlLogSequenceNumber(serverConfirmed), new NpgsqlLogSequenceNumber(Confirmed), e.Message);
         }
     }
 

@@ -95,20 +95,6 @@ internal sealed class AcknowledgementTracker
     }
 
     /// <summary>
-    /// Raises the confirmable LSN to a server position seen while idle (keepalives), so a quiet outbox does not pin
-    /// WAL. The caller must read <paramref name="serverLsn"/> before checking <see cref="IsIdle"/>: see ReplicationSession.
-    /// </summary>
-    public ulong AdvanceIdle(ulong serverLsn)
-    {
-        lock (_lock)
-        {
-            if (_transactions.Count == 0 && Interlocked.Read(ref _inFlightEvents) == 0 && serverLsn > _confirmableLsn)
-                _confirmableLsn = serverLsn;
-            return _confirmableLsn;
-        }
-    }
-
-    /// <summary>
     /// Time since the COMMIT (PostgreSQL's commit timestamp, from pgoutput's BEGIN) of the oldest transaction whose
     /// events Kafka has not all acknowledged; zero when everything read is acknowledged. A backlog read an hour
     /// after it was committed shows an hour, however recently the relay read it.
