@@ -22,7 +22,7 @@ internal sealed class ProcessMetrics
     public ProcessMetrics(CollectorRegistry registry)
     {
         DotNetStats.Register(registry);
-        var factory = Metrics.WithCustomRegistry(registry);
+        var factory = MetricFactories.For(registry);
         // Without /proc (not Linux) the fd gauges are left out rather than reported as 0.
         var whenKnown = new GaugeConfiguration { SuppressInitialValue = true };
         _residentMemory = factory.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes.");

@@ -15,7 +15,7 @@ internal sealed class RelayCounter
     {
         if (!name.EndsWith("_total", StringComparison.Ordinal))
             throw new ArgumentException($"A counter's name ends in _total: {name}", nameof(name));
-        _counter = Metrics.WithCustomRegistry(registry).CreateCounter(name, help);
+        _counter = MetricFactories.For(registry).CreateCounter(name, help);
     }
 
     /// <summary>Adds <paramref name="count"/> (not negative) to the counter.</summary>

@@ -16,17 +16,17 @@ internal sealed class RelayMetrics(CollectorRegistry registry)
         [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     // Labelled series appear with their first event: a topic or error kind is not known before.
-    private readonly Counter _published = Metrics.WithCustomRegistry(registry).CreateCounter(
+    private readonly Counter _published = MetricFactories.For(registry).CreateCounter(
         "atlas_cdc_events_published_total", "Events acknowledged by Kafka, by topic.", "topic");
 
     private volatile PublishedSeries? _lastPublished;
 
     private sealed record PublishedSeries(string Topic, Counter.Child Counter);
 
-    private readonly Counter _publishErrors = Metrics.WithCustomRegistry(registry).CreateCounter(
+    private readonly Counter _publishErrors = MetricFactories.For(registry).CreateCounter(
         "atlas_cdc_publish_errors_total", "Delivery errors reported by the Kafka producer, by librdkafka error code.", "kind");
 
-    private readonly Histogram _latency = Metrics.WithCustomRegistry(registry).CreateHistogram(
+    private readonly Histogram _latency = MetricFactories.For(registry).CreateHistogram(
         "atlas_cdc_end_to_end_latency_seconds", "From the transaction's commit in PostgreSQL to Kafka's acknowledgement.",
         new HistogramConfiguration { Buckets = s_latencyBuckets });
 

@@ -21,7 +21,7 @@ internal sealed class RuntimeMetrics : IDisposable
 
     public RuntimeMetrics(CollectorRegistry registry)
     {
-        _factory = Metrics.WithCustomRegistry(registry);
+        _factory = MetricFactories.For(registry);
 
         var collections = _factory.CreateCounter("dotnet_gc_collections_total",
             "Garbage collections of each generation (a gen2 collection counts only as gen2).", "gc_heap_generation");

@@ -23,7 +23,7 @@ internal sealed class StatusGauges
     public StatusGauges(CollectorRegistry registry, RelayStatus status)
     {
         _status = status;
-        var factory = Metrics.WithCustomRegistry(registry);
+        var factory = MetricFactories.For(registry);
         // Missing until the first reading of pg_replication_slots, rather than a misleading 0.
         var untilRead = new GaugeConfiguration { SuppressInitialValue = true };
 

@@ -13,13 +13,13 @@ internal sealed class SchemaMetrics(CollectorRegistry registry)
 {
     private readonly ConcurrentDictionary<string, SubjectCounts> _subjects = new(StringComparer.Ordinal);
 
-    private readonly Counter _lookups = Metrics.WithCustomRegistry(registry).CreateCounter("atlas_cdc_schema_lookups_total",
+    private readonly Counter _lookups = MetricFactories.For(registry).CreateCounter("atlas_cdc_schema_lookups_total",
         "Schema lookups by subject (one per event in the Avro and JsonSchema formats), served from the cache or the registry.", "subject");
 
-    private readonly Counter _misses = Metrics.WithCustomRegistry(registry).CreateCounter("atlas_cdc_schema_cache_misses_total",
+    private readonly Counter _misses = MetricFactories.For(registry).CreateCounter("atlas_cdc_schema_cache_misses_total",
         "Schema lookups by subject that asked the registry: first use, refreshes, subjects without a schema.", "subject");
 
-    private readonly Counter _failures = Metrics.WithCustomRegistry(registry).CreateCounter("atlas_cdc_value_conversion_failures_total",
+    private readonly Counter _failures = MetricFactories.For(registry).CreateCounter("atlas_cdc_value_conversion_failures_total",
         "Events refused by subject: the payload does not fit the schema, or the subject has no usable schema.", "subject");
 
     /// <summary>Registry requests that failed transiently; the events wait and are retried.</summary>
