@@ -86,12 +86,24 @@ public static class RelayHost
         });
     }
 
+    /// <summary>
+    /// Plain request delegates, not minimal-API handlers: those are compiled from expression trees at start-up,
+    /// which loaded System.Linq.Expressions and the JIT's work into every relay's memory for two one-line answers.
+    /// </summary>
     private static void MapEndpoints(WebApplication app)
     {
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (RelayStatus status) => status.IsReady(out var reason)
-            ? Results.Text($"ready: {reason}\n")
-            : Results.Text($"not ready: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        var status = app.Services.GetRequiredService<RelayStatus>();
+        app.MapGet("/healthz", context => PlainTextAsync(context, StatusCodes.Status200OK, "ok\n"));
+        app.MapGet("/readyz", context => status.IsReady(out var reason)
+            ? PlainTextAsync(context, StatusCodes.Status200OK, $"ready: {reason}\n")
+            : PlainTextAsync(context, StatusCodes.Status503ServiceUnavailable, $"not ready: {reason}\n"));
         app.MapRelayMetrics();
+    }
+
+    private static Task PlainTextAsync(HttpContext context, int statusCode, string text)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text, context.RequestAborted);
     }
 }
