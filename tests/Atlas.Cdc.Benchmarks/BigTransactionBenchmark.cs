@@ -25,6 +25,7 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
         await using var relay = RelayUnderTest.Start(environment, database, RelaySlot, Topics, options.RelaySettings);
         await relay.WaitUntilReadyAsync();
         var idleRss = ProcessStats.RssBytes(relay.ProcessId);
+        Progress.Write($"big: idle relay RSS {idleRss / 1048576.0:0} MiB ({ProcessStats.RssBreakdown(relay.ProcessId)})");
         var cpuBefore = ProcessStats.CpuSeconds(relay.ProcessId);
 
         Progress.Write($"big: inserting {options.BigEvents:N0} events in one transaction");
@@ -44,6 +45,7 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
         var (_, done) = await relay.WaitForPublishedAsync(options.BigEvents, TimeSpan.FromMinutes(4), TimeSpan.FromMilliseconds(50));
         var deliver = done - committedAt;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
+        Progress.Write($"big: relay RSS after the transaction: {ProcessStats.RssBreakdown(relay.ProcessId)}");
         var cpu = ProcessStats.CpuSeconds(relay.ProcessId) - cpuBefore;
         await relay.StopAsync();
         Progress.Write($"big: delivered {deliver.TotalSeconds:0.0} s after COMMIT; peak RSS {peakRss / 1048576.0:0} MiB, relay CPU {cpu:0.0} s");

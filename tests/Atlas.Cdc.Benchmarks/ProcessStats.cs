@@ -31,6 +31,11 @@ internal static class ProcessStats
     /// <summary>Current resident set size (VmRSS) in bytes; null when the process is gone.</summary>
     public static long? RssBytes(int pid) => StatusKilobytes(pid, "VmRSS:") * 1024;
 
+    /// <summary>What the resident set is made of: anonymous memory (heaps), mapped files (code), shared memory.</summary>
+    public static string RssBreakdown(int pid) =>
+        $"anonymous {StatusKilobytes(pid, "RssAnon:") / 1024} MiB, files {StatusKilobytes(pid, "RssFile:") / 1024} MiB, " +
+        $"shared {StatusKilobytes(pid, "RssShmem:") / 1024} MiB";
+
     private static long? StatusKilobytes(int pid, string field)
     {
         try
