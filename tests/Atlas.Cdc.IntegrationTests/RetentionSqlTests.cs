@@ -2,6 +2,7 @@ using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Retention;
 using Npgsql;
 using NpgsqlTypes;
+using static Atlas.Cdc.IntegrationTests.SqlCommands;
 
 namespace Atlas.Cdc.IntegrationTests;
 
@@ -64,17 +65,5 @@ public class RetentionSqlTests(CdcEnvironment environment)
         while (await reader.ReadAsync())
             ids.Add(reader.GetGuid(0));
         return ids;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Npgsql;
+using static Atlas.Cdc.IntegrationTests.SqlCommands;
 
 namespace Atlas.Cdc.IntegrationTests;
 
@@ -168,17 +169,5 @@ public class SecurityTests(CdcEnvironment environment)
         var connection = new NpgsqlConnection(scenario.Environment.Postgres.ConnectionStringFor(role, database: scenario.Database));
         await connection.OpenAsync();
         return connection;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 }
