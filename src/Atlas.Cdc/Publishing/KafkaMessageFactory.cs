@@ -45,7 +45,7 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         var truncated = new List<string>();
         var headers = StandardHeaders(outboxEvent.Id,
             Bounded(outboxEvent.EventType, MessageHeaders.EventType, truncated),
-            Bounded(Encoding.UTF8.GetBytes(outboxEvent.AggregateType), MessageHeaders.AggregateType, truncated),
+            Bounded(outboxEvent.AggregateTypeBytes, MessageHeaders.AggregateType, truncated),
             transaction);
         headers.Add(MessageHeaders.DeadLetterOriginalTopic,
             Bounded(Encoding.UTF8.GetBytes(originalTopic), MessageHeaders.DeadLetterOriginalTopic, truncated));
