@@ -24,8 +24,10 @@ internal static class Report
                 $"**{c.Rate:N0} ev/s** ({c.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.StreamStart.TotalSeconds:0.00} s; " +
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
                 $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {c.Ratio:0.00}** from process start " +
-                $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}) | " +
-                $"ratio ≥ 0.9 | {Met(c.Ratio >= 0.9)} from process start; {Met(c.StreamingRatio >= 0.9)} streaming |");
+                $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}); " +
+                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event, its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {c.RelayToWalsenderCpu:0.00}** " +
+                $"(mock brokers {c.BrokerCpuSeconds:0.0} s, not counted) | " +
+                $"ratio ≥ 1.0 from process start; relay CPU ≤ walsender CPU | {Met(c.Ratio >= 1.0)} ratio; {Met(c.RelayToWalsenderCpu <= 1.0)} CPU |");
         }
         if (catchUp is { AvroRounds: [_, ..] avroRounds })
         {
@@ -43,14 +45,17 @@ internal static class Report
                 $"| 2 | Live: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s; commit → visible to a Kafka consumer (kcat) | " +
                 $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
                 (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
-                $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)} | p50 < 20 ms, p99 < 50 ms | {Met(r.Missing == 0 && r.Latency.P50 < 20 && r.Latency.P99 < 50)} |");
+                $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)}; " +
+                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)}, its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {r.ProcessCpuSeconds / r.BackendCpuSeconds:0.00}** | " +
+                $"p99 ≤ source floor p99 + 10 ms; relay CPU ≤ walsender CPU; every event seen | " +
+                $"{Met(r.Latency.P99 <= live.SourceFloor?.P99 + 10)} p99; {Met(r.ProcessCpuSeconds <= r.BackendCpuSeconds)} CPU; {Met(r.Missing == 0)} seen |");
         }
         if (big is { } b)
         {
             text.AppendLine(
                 $"| 3 | One transaction of {b.Events:N0} events ({b.PayloadBytes / 1e6:0} MB of payload) | " +
                 $"**delivered {b.Deliver.TotalSeconds:0.0} s after COMMIT ({b.Events / b.Deliver.TotalSeconds:N0} ev/s); peak RSS {Mib(b.PeakRss)}** (idle {Mib(b.IdleRss)}) | " +
-                $"pg_recvlogical reads the same transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | peak RSS < 512 MiB | {Met(b.PeakRss < 512L * 1024 * 1024)} |");
+                $"pg_recvlogical reads the same transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | peak RSS < 128 MiB | {Met(b.PeakRss < 128L * 1024 * 1024)} |");
         }
         if (catchUp?.Polling is not null || live?.Polling is not null)
         {
@@ -169,7 +174,9 @@ internal static class Report
 
     private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:0} MiB" : "n/a";
 
-    private static string Met(bool met) => met ? "yes" : "**no**";
+    private static string Met(bool met) => met ? "met" : "**not met**";
+
+    private static string PerEvent(double? cpuSeconds, long events) => cpuSeconds is { } seconds ? $"{seconds * 1e6 / events:0} µs/event" : "n/a";
 
     private static string ProducerSettingsText(BenchmarkOptions options)
     {
