@@ -1,6 +1,7 @@
 using System.Globalization;
 using Npgsql;
 using Xunit.Abstractions;
+using static Atlas.Cdc.IntegrationTests.SqlCommands;
 
 namespace Atlas.Cdc.IntegrationTests;
 
@@ -117,14 +118,14 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         await using var scenario = await environment.CreateScenarioAsync("idlewal");
         await using var relay = await scenario.StartReadyRelayAsync();
         await using var connection = await scenario.OpenAsync();
-        await Execute(connection, "CREATE TABLE unrelated (id bigint, pad text)");
+        await ExecuteAsync(connection, "CREATE TABLE unrelated (id bigint, pad text)", LongStatementSeconds);
         // The control: a slot nobody reads must retain all of it, or the measurement below proves nothing.
-        await Execute(connection, $"SELECT pg_create_logical_replication_slot('{scenario.Slot}_control', 'pgoutput')");
+        await ExecuteAsync(connection, $"SELECT pg_create_logical_replication_slot('{scenario.Slot}_control', 'pgoutput')", LongStatementSeconds);
         var start = await scenario.CurrentWalLsnAsync();
 
         // About 1 MB of WAL per 960 rows of 1 kB; written in 16 transactions.
         for (var batch = 0; batch < 16; batch++)
-            await Execute(connection, $"INSERT INTO unrelated SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, {megabytes * 960 / 16}) g");
+            await ExecuteAsync(connection, $"INSERT INTO unrelated SELECT g, repeat(md5(g::text), 32) FROM generate_series(1, {megabytes * 960 / 16}) g", LongStatementSeconds);
         var written = (ulong)await scenario.CurrentWalLsnAsync() - (ulong)start;
         output.WriteLine($"{written / (1024 * 1024)} MB of unrelated WAL written");
         Assert.True(written >= megabytes * 1024UL * 1024, $"only {written} bytes of WAL were written");
@@ -134,7 +135,7 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         while (DateTime.UtcNow < deadline)
         {
             // A checkpoint logs the running transactions, which is what lets the slot's restart_lsn move.
-            await Execute(connection, "CHECKPOINT");
+            await ExecuteAsync(connection, "CHECKPOINT", LongStatementSeconds);
             await using var command = new NpgsqlCommand(
                 "SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1",
                 connection);
@@ -149,7 +150,7 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         }
         var control = await scenario.ScalarAsync<long>(
             $"SELECT (pg_current_wal_lsn() - restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}_control'");
-        await Execute(connection, $"SELECT pg_drop_replication_slot('{scenario.Slot}_control')");
+        await ExecuteAsync(connection, $"SELECT pg_drop_replication_slot('{scenario.Slot}_control')", LongStatementSeconds);
         output.WriteLine($"relay's slot retains {retained / 1024} kB (confirmed lag {lag / 1024} kB); an unread slot retains {control / (1024 * 1024)} MB");
         Assert.True(control >= (long)written, $"the unread control slot retains only {control} bytes");
         // README: "the relay's slot retains less than 1 MB" (measured: 0 kB once a checkpoint has passed).
@@ -158,9 +159,6 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
 
     private const long OneMegabyte = 1024 * 1024;
 
-    private static async Task Execute(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 300 };
-        await command.ExecuteNonQueryAsync();
-    }
+    /// <summary>Filling WAL and checkpoints on a loaded machine outlast the default command timeout.</summary>
+    private const int LongStatementSeconds = 300;
 }

@@ -111,8 +111,7 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
     public async Task<T> ScalarAsync<T>(string sql)
     {
         await using var connection = await OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
+        return await SqlCommands.ScalarAsync<T>(connection, sql);
     }
 
     public Task<NpgsqlLogSequenceNumber> CurrentWalLsnAsync() => ScalarAsync<NpgsqlLogSequenceNumber>("SELECT pg_current_wal_lsn()");

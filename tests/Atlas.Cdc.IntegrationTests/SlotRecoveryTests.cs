@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Npgsql;
 using Xunit.Abstractions;
+using static Atlas.Cdc.IntegrationTests.SqlCommands;
 
 namespace Atlas.Cdc.IntegrationTests;
 
@@ -63,14 +64,14 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         try
         {
             await using var connection = await scenario.OpenAsync();
-            await Execute(connection, "CREATE TABLE filler (x int)");
+            await ExecuteAsync(connection, "CREATE TABLE filler (x int)", LongStatementSeconds);
             var stopwatch = Stopwatch.StartNew();
             while (await WalStatusAsync(connection, scenario.Slot) != "lost")
             {
                 Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(60), $"slot {scenario.Slot} was not invalidated: wal_status {await WalStatusAsync(connection, scenario.Slot)}");
                 for (var segment = 0; segment < 4; segment++)
-                    await Execute(connection, "INSERT INTO filler VALUES (1); SELECT pg_switch_wal()");
-                await Execute(connection, "CHECKPOINT");
+                    await ExecuteAsync(connection, "INSERT INTO filler VALUES (1); SELECT pg_switch_wal()", LongStatementSeconds);
+                await ExecuteAsync(connection, "CHECKPOINT", LongStatementSeconds);
             }
         }
         finally
@@ -107,8 +108,8 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         await relay.KillAsync();
 
         await using (var connection = await scenario.OpenAsync())
-            await Execute(connection, "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) " +
-                                      $"SELECT 'Bulk', 'bulk-' || (g % 50), 'Imported', jsonb_build_object('n', g) FROM generate_series(1, {rows}) g");
+            await ExecuteAsync(connection, "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) " +
+                                      $"SELECT 'Bulk', 'bulk-' || (g % 50), 'Imported', jsonb_build_object('n', g) FROM generate_series(1, {rows}) g", LongStatementSeconds);
         await RecoveryProbe.DropSlotAsync(scenario);
         var ids = await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM outbox");
 
@@ -189,7 +190,7 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         var written = await scenario.InsertAsync(RelayCoreTests.Rows("Gone", 40));
         var deleted = written.Take(10).ToArray();
         await using (var connection = await scenario.OpenAsync())
-            await Execute(connection, $"DELETE FROM outbox WHERE id IN ({string.Join(", ", deleted.Select(id => $"'{id}'"))})");
+            await ExecuteAsync(connection, $"DELETE FROM outbox WHERE id IN ({string.Join(", ", deleted.Select(id => $"'{id}'"))})", LongStatementSeconds);
         await RecoveryProbe.DropSlotAsync(scenario);
 
         relay = await scenario.StartReadyRelayAsync(settings);
@@ -208,9 +209,6 @@ public class SlotRecoveryTests(CdcEnvironment environment, ITestOutputHelper out
         return await command.ExecuteScalarAsync() as string;
     }
 
-    private static async Task Execute(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 120 };
-        await command.ExecuteNonQueryAsync();
-    }
+    /// <summary>Filling WAL and checkpoints on a loaded machine outlast the default command timeout.</summary>
+    private const int LongStatementSeconds = 120;
 }
