@@ -1,5 +1,3 @@
-using Npgsql.Replication.PgOutput.Messages;
-
 namespace Atlas.Cdc.Outbox;
 
 /// <summary>Where each contract column sits in the outbox relation as pgoutput describes it.</summary>
@@ -35,18 +33,10 @@ internal sealed class OutboxColumnMap
     /// <summary>Index of the optional headers column, or -1.</summary>
     public int Headers { get; }
 
-    public static bool Matches(RelationMessage relation, OutboxTableName table) =>
-        relation.Namespace == table.Schema && relation.RelationName == table.Name;
+    public static bool Matches(string schema, string name, OutboxTableName table) =>
+        schema == table.Schema && name == table.Name;
 
-    /// <summary>Builds the map from a relation message; throws a fatal error naming the table and column when one is missing.</summary>
-    public static OutboxColumnMap Create(RelationMessage relation, OutboxTableName table)
-    {
-        var names = new List<string>(relation.Columns.Count);
-        foreach (var column in relation.Columns)
-            names.Add(column.ColumnName);
-        return Create(names, table);
-    }
-
+    /// <summary>Builds the map from the relation's column names; throws a fatal error naming the table and column when one is missing.</summary>
     public static OutboxColumnMap Create(IReadOnlyList<string> columnNames, OutboxTableName table)
     {
         int IndexOf(string name, bool required)

@@ -1,48 +1,60 @@
-using System.Buffers;
 using Atlas.Cdc.Outbox;
-using Npgsql.Replication.PgOutput;
-using Npgsql.Replication.PgOutput.Messages;
+using Atlas.Cdc.Replication.PgOutput;
 
 namespace Atlas.Cdc.Replication;
 
 /// <summary>
-/// Copies one outbox insert out of the replication stream. Values arrive in text format; their bytes are kept as
-/// they are, so the payload reaches Kafka exactly as PostgreSQL rendered it. Npgsql reuses the message, so
-/// everything is copied before the reader moves on.
+/// Copies one outbox insert out of a pgoutput tuple. Values arrive in text format; their bytes are kept as they
+/// are, so the payload reaches Kafka exactly as PostgreSQL rendered it. The message buffer is reused, so every
+/// value is copied out before the next message is read.
 /// </summary>
 internal static class OutboxRowDecoder
 {
     private static readonly AggregateTypeCache s_aggregateTypes = new();
 
-    public static async ValueTask<OutboxEvent> DecodeAsync(InsertMessage insert, OutboxColumnMap map, CancellationToken cancellationToken)
+    /// <summary>Decodes the tuple the reader is at (its column count first), as an insert's new row.</summary>
+    public static OutboxEvent Decode(ref PgOutputReader reader, OutboxColumnMap map)
     {
         AggregateTypeCache.Entry? aggregateType = null;
         byte[]? id = null, aggregateId = null, eventType = null, payload = null, headers = null;
-        var index = 0;
-        await foreach (var value in insert.NewRow.WithCancellation(cancellationToken).ConfigureAwait(false))
+        var count = reader.ReadInt16();
+        for (var index = 0; index < count; index++)
         {
+            var kind = reader.ReadByte();
+            if (kind is not ((byte)'t' or (byte)'b'))
+            {
+                // 'n' is NULL; 'u' (an unchanged TOASTed value) never occurs in an insert.
+                if (kind is not ((byte)'n' or (byte)'u'))
+                    throw reader.Malformed($"column {index + 1} has the unknown kind '{(char)kind}'");
+                continue;
+            }
+            var value = reader.Take(reader.ReadInt32());
             if (index == map.Id)
-                id = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
+                id = value.ToArray();
             else if (index == map.AggregateType)
-                aggregateType = await ReadAggregateTypeAsync(value, cancellationToken).ConfigureAwait(false);
+                aggregateType = s_aggregateTypes.Get(value);
             else if (index == map.AggregateId)
-                aggregateId = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
+                aggregateId = value.ToArray();
             else if (index == map.EventType)
-                eventType = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
+                eventType = value.ToArray();
             else if (index == map.Payload)
-                payload = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
+                payload = value.ToArray();
             else if (index == map.Headers)
-                headers = await ReadAsync(value, cancellationToken).ConfigureAwait(false);
-            index++;
+                headers = value.ToArray();
         }
 
         // The contract's NOT NULL constraints make these impossible on sql/'s table; a hand-made table may differ.
-        var nulls = new List<string>();
-        if (id is null) nulls.Add(OutboxColumnMap.IdColumn);
-        if (aggregateType is null) nulls.Add(OutboxColumnMap.AggregateTypeColumn);
-        if (aggregateId is null) nulls.Add(OutboxColumnMap.AggregateIdColumn);
-        if (eventType is null) nulls.Add(OutboxColumnMap.EventTypeColumn);
-        if (payload is null) nulls.Add(OutboxColumnMap.PayloadColumn);
+        string? decodeError = null;
+        if (id is null || aggregateType is null || aggregateId is null || eventType is null || payload is null)
+        {
+            var nulls = new List<string>();
+            if (id is null) nulls.Add(OutboxColumnMap.IdColumn);
+            if (aggregateType is null) nulls.Add(OutboxColumnMap.AggregateTypeColumn);
+            if (aggregateId is null) nulls.Add(OutboxColumnMap.AggregateIdColumn);
+            if (eventType is null) nulls.Add(OutboxColumnMap.EventTypeColumn);
+            if (payload is null) nulls.Add(OutboxColumnMap.PayloadColumn);
+            decodeError = $"column(s) {string.Join(", ", nulls)} are NULL";
+        }
 
         return new OutboxEvent
         {
@@ -53,38 +65,7 @@ internal static class OutboxRowDecoder
             EventType = eventType ?? [],
             Payload = payload ?? [],
             Headers = headers,
-            DecodeError = nulls.Count == 0 ? null : $"column(s) {string.Join(", ", nulls)} are NULL",
+            DecodeError = decodeError,
         };
-    }
-
-    /// <summary>Reads the value into a pooled buffer and returns the cached entry for it: no allocation once seen.</summary>
-    private static async ValueTask<AggregateTypeCache.Entry?> ReadAggregateTypeAsync(ReplicationValue value, CancellationToken cancellationToken)
-    {
-        if (value.Kind != TupleDataKind.TextValue && value.Kind != TupleDataKind.BinaryValue)
-            return null;
-        var length = value.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            if (length > 0)
-                await value.GetStream().ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            return s_aggregateTypes.Get(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static async ValueTask<byte[]?> ReadAsync(ReplicationValue value, CancellationToken cancellationToken)
-    {
-        if (value.Kind != TupleDataKind.TextValue && value.Kind != TupleDataKind.BinaryValue)
-            return null;
-        var buffer = new byte[value.Length];
-        if (buffer.Length == 0)
-            return buffer;
-        var stream = value.GetStream();
-        await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return buffer;
     }
 }

@@ -8,8 +8,7 @@ using Atlas.Cdc.Recovery;
 using Atlas.Cdc.Tracking;
 using Npgsql;
 using Npgsql.Replication;
-using Npgsql.Replication.PgOutput;
-using Npgsql.Replication.PgOutput.Messages;
+using Atlas.Cdc.Replication.PgOutput;
 using NpgsqlTypes;
 
 namespace Atlas.Cdc.Replication;
@@ -85,9 +84,8 @@ internal sealed class ReplicationSession(
         reporter.Tracking(tracker);
 
         using var readerCancellation = new CancellationTokenSource();
-        var replicationOptions = new PgOutputReplicationOptions(options.Publication, PgOutputProtocolVersion.V1, binary: false);
-        var stream = connection.StartReplication(new PgOutputReplicationSlot(options.Slot), replicationOptions,
-            readerCancellation.Token, resumeLsn > slot.ConfirmedFlushLsn ? new NpgsqlLogSequenceNumber(resumeLsn) : null);
+        var stream = PgOutputStream.Start(connection, options.Slot, options.Publication,
+            resumeLsn > slot.ConfirmedFlushLsn ? resumeLsn : null, readerCancellation.Token);
         _lifecycle.MoveTo(SessionPhase.Starting);
 
         await using var queue = new PublishQueue(publisher, tracker);
@@ -130,13 +128,14 @@ internal sealed class ReplicationSession(
     /// another. Every event is counted in the tracker when queued, before the next message is read, which is what
     /// makes the idle confirmation of <see cref="ConfirmationPolicy"/> safe.
     /// </summary>
-    private async Task ReadAsync(IAsyncEnumerable<PgOutputReplicationMessage> stream, AcknowledgementTracker tracker,
+    private async Task ReadAsync(IAsyncEnumerable<XLogDataMessage> stream, AcknowledgementTracker tracker,
         PublishQueue queue, CancellationToken cancellationToken)
     {
         var outboxRelations = new Dictionary<uint, OutboxColumnMap?>();
+        var messages = new PgOutputStream();
         TrackedTransaction? transaction = null;
 
-        await foreach (var message in stream.ConfigureAwait(false))
+        await foreach (var data in stream.ConfigureAwait(false))
         {
             if (!_lifecycle.MayRead)
             {
@@ -146,46 +145,85 @@ internal sealed class ReplicationSession(
             if (publisher.Failure is { } failure)
                 throw failure;
 
-            switch (message)
+            var message = await messages.ReadAsync(data).ConfigureAwait(false);
+            var walStart = (ulong)data.WalStart;
+            switch (message.Span.IsEmpty ? (byte)0 : message.Span[0])
             {
-                case BeginMessage begin:
+                case PgOutputMessages.Begin:
                     if (!_lifecycle.TryBeginTransaction())
                     {
                         // Draining: this transaction is left for the next relay, whole.
                         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
                     }
-                    transaction = tracker.Begin((ulong)begin.TransactionFinalLsn, begin.TransactionCommitTimestamp);
+                    transaction = BeginTransaction(tracker, message.Span, walStart);
                     break;
 
-                case RelationMessage relation:
-                    var isOutbox = OutboxColumnMap.Matches(relation, table);
-                    outboxRelations[relation.RelationId] = isOutbox ? OutboxColumnMap.Create(relation, table) : null;
-                    if (!isOutbox)
-                        logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
-                            options.Publication, relation.Namespace, relation.RelationName);
+                case PgOutputMessages.Relation:
+                    ReadRelation(message.Span, walStart, outboxRelations);
                     break;
 
-                case InsertMessage insert:
+                case PgOutputMessages.Insert:
                     if (transaction is null)
-                        throw new InvalidOperationException($"Insert outside a transaction at LSN {insert.WalStart}.");
-                    if (!outboxRelations.TryGetValue(insert.Relation.RelationId, out var columns) || columns is null)
+                        throw new InvalidOperationException($"Insert outside a transaction at LSN {data.WalStart}.");
+                    if (DecodeInsert(message.Span, walStart, outboxRelations) is not { } outboxEvent)
                         break;
-                    var outboxEvent = await OutboxRowDecoder.DecodeAsync(insert, columns, cancellationToken).ConfigureAwait(false);
                     await queue.EnqueueAsync(outboxEvent, transaction, cancellationToken).ConfigureAwait(false);
                     await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
                     break;
 
-                case CommitMessage commit:
+                case PgOutputMessages.Commit:
                     if (transaction is null)
-                        throw new InvalidOperationException($"Commit outside a transaction at LSN {commit.CommitLsn}.");
-                    AcknowledgementTracker.Commit(transaction, (ulong)commit.TransactionEndLsn);
+                        throw new InvalidOperationException($"Commit outside a transaction at LSN {data.WalStart}.");
+                    CommitTransaction(transaction, message.Span, walStart);
                     metrics.Transactions.Add(1);
                     transaction = null;
                     _lifecycle.EndTransaction();
                     break;
+
+                case var type when PgOutputMessages.IsIgnored(type):
+                    break;
+
+                case var type:
+                    throw new InvalidOperationException(
+                        $"Unexpected pgoutput message type '{(char)type}' at LSN {data.WalStart}: the relay asks for protocol version 1 without streaming.");
             }
         }
         throw new InvalidOperationException("PostgreSQL ended the replication stream.");
+    }
+
+    private static TrackedTransaction BeginTransaction(AcknowledgementTracker tracker, ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var (finalLsn, commitTime) = PgOutputMessages.ReadBegin(ref reader);
+        return tracker.Begin(finalLsn, commitTime);
+    }
+
+    private static void CommitTransaction(TrackedTransaction transaction, ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var (_, endLsn) = PgOutputMessages.ReadCommit(ref reader);
+        AcknowledgementTracker.Commit(transaction, endLsn);
+    }
+
+    private void ReadRelation(ReadOnlySpan<byte> message, ulong walStart, Dictionary<uint, OutboxColumnMap?> outboxRelations)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var relation = PgOutputMessages.ReadRelation(ref reader);
+        var isOutbox = OutboxColumnMap.Matches(relation.Schema, relation.Name, table);
+        outboxRelations[relation.Id] = isOutbox ? OutboxColumnMap.Create(relation.Columns, table) : null;
+        if (!isOutbox)
+            logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
+                options.Publication, relation.Schema, relation.Name);
+    }
+
+    /// <summary>The outbox event of an insert, or null for a row of another table.</summary>
+    private static OutboxEvent? DecodeInsert(ReadOnlySpan<byte> message, ulong walStart, Dictionary<uint, OutboxColumnMap?> outboxRelations)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var relationId = PgOutputMessages.ReadInsertHeader(ref reader);
+        if (!outboxRelations.TryGetValue(relationId, out var columns))
+            throw reader.Malformed($"relation {relationId} was not described by a relation message first");
+        return columns is null ? null : OutboxRowDecoder.Decode(ref reader, columns);
     }
 
     /// <summary>Confirms on an interval; also notices when the slot is ours (streaming) and when the publisher failed.</summary>

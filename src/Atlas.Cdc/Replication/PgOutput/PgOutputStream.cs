@@ -1,0 +1,53 @@
+using Npgsql.Replication;
+using Npgsql.Replication.Internal;
+using Npgsql.Replication.PgOutput;
+using NpgsqlTypes;
+
+namespace Atlas.Cdc.Replication.PgOutput;
+
+/// <summary>
+/// The slot's pgoutput stream as raw messages. Npgsql's typed pgoutput API reads every column of every row through
+/// its own async enumerator and stream; the relay reads each message into one buffer and decodes it with
+/// <see cref="PgOutputReader"/> instead, which took that part of the per-event CPU away (docs/benchmarks.md).
+/// Npgsql still owns the connection, keepalives and status updates.
+/// </summary>
+internal sealed class PgOutputStream
+{
+    /// <summary>Messages up to this size reuse one buffer; a larger one (a big payload) gets its own array.</summary>
+    private const int KeptBufferLimit = 1 << 20;
+
+    private byte[] _buffer = new byte[64 * 1024];
+
+    /// <summary>
+    /// Starts streaming: protocol version 1, text values, no streaming of transactions in progress. With no
+    /// <paramref name="startLsn"/> PostgreSQL starts at the slot's confirmed position.
+    /// </summary>
+    public static IAsyncEnumerable<XLogDataMessage> Start(LogicalReplicationConnection connection, string slot, string publication,
+        ulong? startLsn, CancellationToken cancellationToken) =>
+        connection.StartLogicalReplication(new PgOutputReplicationSlot(slot), cancellationToken,
+            startLsn is { } lsn ? new NpgsqlLogSequenceNumber(lsn) : null,
+            [new("proto_version", "1"), new("publication_names", PublicationNamesOption(publication))]);
+
+    /// <summary>
+    /// The publication_names value: an identifier list, so the name is double-quoted (inner quotes doubled), and it
+    /// sits in a single-quoted literal of the START_REPLICATION command (single quotes doubled).
+    /// </summary>
+    public static string PublicationNamesOption(string publication) =>
+        ("\"" + publication.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"").Replace("'", "''", StringComparison.Ordinal);
+
+    /// <summary>Reads the whole message of <paramref name="data"/>; valid until the next call.</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(XLogDataMessage data)
+    {
+        var length = checked((int)data.Data.Length);
+        var buffer = _buffer;
+        if (length > buffer.Length)
+        {
+            buffer = new byte[length];
+            if (length <= KeptBufferLimit)
+                _buffer = buffer;
+        }
+        // No token: the replication's own cancellation (Npgsql's user action) already breaks a stalled read.
+        await data.Data.ReadExactlyAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+        return buffer.AsMemory(0, length);
+    }
+}
