@@ -83,17 +83,24 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
         await relay.StopAsync();
-        var started = await streamStart;
+        var (started, startupCpu) = await streamStart;
         if (options.ShowRelayOutput)
             Console.Error.WriteLine(relay.Output);
         Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
                        $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
-                       $"relay CPU {relayCpu:0.0} s, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s)");
-        return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss) { BrokerCpuSeconds = brokerCpu };
+                       $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s)");
+        return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss)
+        {
+            BrokerCpuSeconds = brokerCpu,
+            StartupCpuSeconds = startupCpu,
+        };
     }
 
-    /// <summary>When the relay's walsender took the slot (polled every 5 ms, a cheap catalog read, until it does).</summary>
-    private static async Task<TimeSpan> WhenSlotActiveAsync(BenchDatabase database, string slot, RelayUnderTest relay)
+    /// <summary>
+    /// When the relay's walsender took the slot (polled every 5 ms, a cheap catalog read, until it does), and the
+    /// relay's CPU at that moment: its start-up, which the CPU per event includes.
+    /// </summary>
+    private static async Task<(TimeSpan At, double? Cpu)> WhenSlotActiveAsync(BenchDatabase database, string slot, RelayUnderTest relay)
     {
         await using var connection = await database.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand("SELECT active FROM pg_replication_slots WHERE slot_name = $1", connection);
@@ -102,7 +109,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         while (relay.Elapsed < TimeSpan.FromMinutes(2))
         {
             if (await command.ExecuteScalarAsync() is true)
-                return relay.Elapsed;
+                return (relay.Elapsed, ProcessStats.CpuSeconds(relay.ProcessId));
             await Task.Delay(5);
         }
         throw new TimeoutException($"The relay did not take slot {slot} within 2 minutes:\n{relay.Output}");

@@ -25,6 +25,12 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
     /// <summary>The relay process's CPU time per event delivered, in microseconds.</summary>
     public double? CpuMicrosecondsPerEvent => RelayCpuSeconds * 1e6 / Events;
 
+    /// <summary>The relay's CPU when its walsender took the slot: start-up (host, checks, connections), before any event.</summary>
+    public double? StartupCpuSeconds { get; init; }
+
+    /// <summary>CPU per event with start-up left out: what each further event of a longer catch-up costs.</summary>
+    public double? StreamingCpuMicrosecondsPerEvent => (RelayCpuSeconds - StartupCpuSeconds) * 1e6 / Events;
+
     /// <summary>CPU of the mock brokers (in the benchmark's process) while this relay ran: theirs, not the relay's.</summary>
     public double? BrokerCpuSeconds { get; init; }
 

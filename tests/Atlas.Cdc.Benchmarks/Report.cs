@@ -25,7 +25,8 @@ internal static class Report
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
                 $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {c.Ratio:0.00}** from process start " +
                 $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}); " +
-                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event, its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {c.RelayToWalsenderCpu:0.00}** " +
+                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event ({c.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(c.StartupCpuSeconds)} of start-up), " +
+                $"its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {c.RelayToWalsenderCpu:0.00}** " +
                 $"(mock brokers {c.BrokerCpuSeconds:0.0} s, not counted) | " +
                 $"ratio ≥ 1.0 from process start; relay CPU ≤ walsender CPU | {Met(c.Ratio >= 1.0)} ratio; {Met(c.RelayToWalsenderCpu <= 1.0)} CPU |");
         }
@@ -127,15 +128,16 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
         text.AppendLine();
-        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | CPU per event | Walsender CPU | Walsender CPU per event | Relay / walsender CPU | Mock brokers CPU | Peak RSS |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | CPU per event | Streaming CPU per event | Walsender CPU | Walsender CPU per event | Relay / walsender CPU | Mock brokers CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var run in catchUp.Runs)
         {
             var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
             var name = settings.Count == 0 ? run.Variant : $"{run.Variant} ({string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"))})";
             text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
                             $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
-                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | " +
+                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
+                            $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | " +
                             $"{run.WalsenderMicrosecondsPerEvent:0.0} µs | {run.RelayToWalsenderCpu:0.00} | {Seconds(run.BrokerCpuSeconds)} | {Mib(run.PeakRss)} |");
         }
     }

@@ -25,6 +25,7 @@ internal sealed class OutboxEvent
 
     public required byte[] AggregateId { get; init; }
 
+    /// <summary>The event type as UTF-8; the decoder shares one array per distinct value (never written to).</summary>
     public required byte[] EventType { get; init; }
 
     /// <summary>The payload's JSON text as PostgreSQL renders the jsonb.</summary>

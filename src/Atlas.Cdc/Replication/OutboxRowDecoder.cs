@@ -10,12 +10,13 @@ namespace Atlas.Cdc.Replication;
 /// </summary>
 internal static class OutboxRowDecoder
 {
-    private static readonly AggregateTypeCache s_aggregateTypes = new();
+    private static readonly Utf8TextCache s_aggregateTypes = new();
+    private static readonly Utf8TextCache s_eventTypes = new();
 
     /// <summary>Decodes the tuple the reader is at (its column count first), as an insert's new row.</summary>
     public static OutboxEvent Decode(ref PgOutputReader reader, OutboxColumnMap map)
     {
-        AggregateTypeCache.Entry? aggregateType = null;
+        Utf8TextCache.Entry? aggregateType = null;
         byte[]? id = null, aggregateId = null, eventType = null, payload = null, headers = null;
         var count = reader.ReadInt16();
         for (var index = 0; index < count; index++)
@@ -36,7 +37,7 @@ internal static class OutboxRowDecoder
             else if (index == map.AggregateId)
                 aggregateId = value.ToArray();
             else if (index == map.EventType)
-                eventType = value.ToArray();
+                eventType = s_eventTypes.Get(value).Bytes; // shared, never written to
             else if (index == map.Payload)
                 payload = value.ToArray();
             else if (index == map.Headers)

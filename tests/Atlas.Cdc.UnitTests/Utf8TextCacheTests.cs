@@ -4,12 +4,12 @@ using Atlas.Cdc.Tracking;
 
 namespace Atlas.Cdc.UnitTests;
 
-public class AggregateTypeCacheTests
+public class Utf8TextCacheTests
 {
     [Fact]
     public void The_same_bytes_give_the_same_entry_and_other_bytes_their_own()
     {
-        var cache = new AggregateTypeCache();
+        var cache = new Utf8TextCache();
         var order = cache.Get("Order"u8);
         var again = cache.Get(Encoding.UTF8.GetBytes("Order"));
         var customer = cache.Get("Customer"u8);
@@ -24,7 +24,7 @@ public class AggregateTypeCacheTests
     [Fact]
     public void Past_its_size_it_still_decodes_every_value_correctly()
     {
-        var cache = new AggregateTypeCache();
+        var cache = new Utf8TextCache();
         for (var i = 0; i < 200; i++)
         {
             var text = $"Aggregate{i}-é";
