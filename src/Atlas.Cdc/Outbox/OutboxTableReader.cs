@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Outbox;
 
@@ -60,8 +61,8 @@ internal sealed class OutboxTableReader : IAsyncDisposable
             await connection.OpenAsync(cancellationToken);
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
             if (snapshotName is not null)
-                await ExecuteAsync(connection, $"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken);
-            var tracked = await ScalarAsync<string>(connection, "SHOW track_commit_timestamp", cancellationToken) == "on";
+                await connection.ExecuteAsync($"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''", StringComparison.Ordinal)}'", cancellationToken);
+            var tracked = await connection.ScalarAsync<string>("SHOW track_commit_timestamp", cancellationToken) == "on";
             // The headers column is optional in the contract.
             await using var headers = new NpgsqlCommand(
                 "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace " +
@@ -80,14 +81,14 @@ internal sealed class OutboxTableReader : IAsyncDisposable
 
     /// <summary>The snapshot's xmin: every transaction below it had ended, and those that committed are visible.</summary>
     public Task<ulong> SnapshotXminAsync(CancellationToken cancellationToken) =>
-        ScalarAsync<ulong>(_connection, "SELECT pg_snapshot_xmin(pg_current_snapshot())", cancellationToken);
+        _connection.ScalarAsync<ulong>("SELECT pg_snapshot_xmin(pg_current_snapshot())", cancellationToken);
 
     /// <summary>
     /// The WAL insert position now: every transaction visible in the snapshot (taken before) has its commit record
     /// below it, so it bounds the commit LSN of every row read.
     /// </summary>
     public async Task<ulong> WalInsertLsnAsync(CancellationToken cancellationToken) =>
-        (ulong)await ScalarAsync<NpgsqlLogSequenceNumber>(_connection, "SELECT pg_current_wal_insert_lsn()", cancellationToken);
+        (ulong)await _connection.ScalarAsync<NpgsqlLogSequenceNumber>("SELECT pg_current_wal_insert_lsn()", cancellationToken);
 
     public async Task<long> CountAsync(RowFilter filter, CancellationToken cancellationToken)
     {
@@ -126,7 +127,7 @@ internal sealed class OutboxTableReader : IAsyncDisposable
             if (batch.Count < batchSize)
                 break;
         }
-        await ExecuteAsync(_connection, $"CLOSE {CursorName}", cancellationToken);
+        await _connection.ExecuteAsync($"CLOSE {CursorName}", cancellationToken);
     }
 
     private static TableRow Read(NpgsqlDataReader reader, EventOrigin origin)
@@ -195,18 +196,6 @@ internal sealed class OutboxTableReader : IAsyncDisposable
         }
         await _transaction.DisposeAsync();
         await _connection.DisposeAsync();
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

@@ -1,7 +1,7 @@
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Replication;
 using Npgsql;
 using NpgsqlTypes;
+using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Recovery;
 
@@ -28,8 +28,8 @@ internal sealed class DeliveryProgress(CdcOptions options)
         try
         {
             // Two statements, in this order: X must be read before W.
-            var oldestRunning = await ScalarAsync<ulong>(connection, "SELECT pg_snapshot_xmin(pg_current_snapshot())", cancellationToken);
-            var walInsert = await ScalarAsync<NpgsqlLogSequenceNumber>(connection, "SELECT pg_current_wal_insert_lsn()", cancellationToken);
+            var oldestRunning = await connection.ScalarAsync<ulong>("SELECT pg_snapshot_xmin(pg_current_snapshot())", cancellationToken);
+            var walInsert = await connection.ScalarAsync<NpgsqlLogSequenceNumber>("SELECT pg_current_wal_insert_lsn()", cancellationToken);
             if (_candidates.Count == MaxPendingCheckpoints)
                 _candidates.Dequeue(); // the slot has not moved for a long time; fewer candidates only prove later
             _candidates.Enqueue(new DeliveryHorizon(oldestRunning, (ulong)walInsert));
@@ -43,11 +43,5 @@ internal sealed class DeliveryProgress(CdcOptions options)
         {
             _gate.Release();
         }
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

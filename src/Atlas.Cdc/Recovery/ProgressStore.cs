@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Recovery;
 
@@ -38,19 +39,17 @@ internal static class ProgressStore
 
     /// <summary>Marks a backfill or recovery as started, keeping the recorded horizon; creates the row if needed.</summary>
     public static Task MarkPendingAsync(NpgsqlConnection connection, string slot, string pending, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection,
-            $"INSERT INTO {Table} (slot_name, pending) VALUES ($1, $2) " +
+        connection.ExecuteAsync($"INSERT INTO {Table} (slot_name, pending) VALUES ($1, $2) " +
             "ON CONFLICT (slot_name) DO UPDATE SET pending = EXCLUDED.pending, updated_at = now()",
             cancellationToken, slot, pending);
 
     /// <summary>A slot that needs no backfill (Cdc:Snapshot=Never, or one that existed before progress was recorded).</summary>
     public static Task InsertIfMissingAsync(NpgsqlConnection connection, string slot, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, $"INSERT INTO {Table} (slot_name) VALUES ($1) ON CONFLICT (slot_name) DO NOTHING", cancellationToken, slot);
+        connection.ExecuteAsync($"INSERT INTO {Table} (slot_name) VALUES ($1) ON CONFLICT (slot_name) DO NOTHING", cancellationToken, slot);
 
     /// <summary>Every row the backfill or recovery had to publish is acknowledged: clear the mark, record the horizon it proved.</summary>
     public static Task CompleteAsync(NpgsqlConnection connection, string slot, DeliveryHorizon horizon, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection,
-            $"UPDATE {Table} SET pending = NULL, updated_at = now(), " +
+        connection.ExecuteAsync($"UPDATE {Table} SET pending = NULL, updated_at = now(), " +
             "horizon_lsn = CASE WHEN horizon_xid IS NULL OR horizon_xid < $2 THEN $3 ELSE horizon_lsn END, " +
             "horizon_xid = CASE WHEN horizon_xid IS NULL OR horizon_xid < $2 THEN $2 ELSE horizon_xid END " +
             "WHERE slot_name = $1",
@@ -64,8 +63,7 @@ internal static class ProgressStore
         CancellationToken cancellationToken)
     {
         if (proven is { } horizon)
-            await ExecuteAsync(connection,
-                $"UPDATE {Table} SET horizon_xid = $2, horizon_lsn = $3, updated_at = now() " +
+            await connection.ExecuteAsync($"UPDATE {Table} SET horizon_xid = $2, horizon_lsn = $3, updated_at = now() " +
                 "WHERE slot_name = $1 AND pending IS NULL AND (horizon_xid IS NULL OR horizon_xid < $2)",
                 cancellationToken, slot, Xid8(horizon.Xid), PgLsn(horizon.Lsn));
         var record = await ReadAsync(connection, slot, cancellationToken);
@@ -101,12 +99,4 @@ internal static class ProgressStore
     private static NpgsqlParameter Xid8(ulong xid) => new() { Value = xid, NpgsqlDbType = NpgsqlDbType.Xid8 };
 
     private static NpgsqlParameter PgLsn(ulong lsn) => new() { Value = new NpgsqlLogSequenceNumber(lsn), NpgsqlDbType = NpgsqlDbType.PgLsn };
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters)
-            command.Parameters.Add(parameter as NpgsqlParameter ?? new NpgsqlParameter { Value = parameter });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

@@ -20,14 +20,13 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         await connection.OpenAsync(cancellationToken);
         var database = connection.Database;
 
-        var walLevel = await ScalarAsync<string>(connection, "SHOW wal_level", cancellationToken);
+        var walLevel = await connection.ScalarAsync<string>("SHOW wal_level", cancellationToken);
         if (walLevel != "logical")
             throw new FatalConfigurationException(
                 $"PostgreSQL wal_level is '{walLevel}', logical replication needs wal_level = logical: set it in postgresql.conf " +
                 "(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.");
 
-        var tableOid = await ScalarAsync<uint?>(connection,
-            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+        var tableOid = await connection.ScalarAsync<uint?>("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
             cancellationToken, table.Schema, table.Name);
         if (tableOid is null)
             throw new FatalConfigurationException(
@@ -44,8 +43,7 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         }
         OutboxColumnMap.Create(columns, table);
 
-        var publishesInserts = await ScalarAsync<bool?>(connection,
-            "SELECT pubinsert FROM pg_publication WHERE pubname = $1", cancellationToken, options.Publication);
+        var publishesInserts = await connection.ScalarAsync<bool?>("SELECT pubinsert FROM pg_publication WHERE pubname = $1", cancellationToken, options.Publication);
         if (publishesInserts is null)
             throw new FatalConfigurationException(
                 $"Publication '{options.Publication}' (Cdc:Publication) does not exist in database '{database}'. " +
@@ -53,8 +51,7 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         if (publishesInserts == false)
             throw new FatalConfigurationException(
                 $"Publication '{options.Publication}' (Cdc:Publication) does not publish inserts: ALTER PUBLICATION {options.Publication} SET (publish = 'insert');");
-        var includesTable = await ScalarAsync<bool?>(connection,
-            "SELECT true FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+        var includesTable = await connection.ScalarAsync<bool?>("SELECT true FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
             cancellationToken, options.Publication, table.Schema, table.Name);
         if (includesTable != true)
             throw new FatalConfigurationException(
@@ -79,14 +76,5 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         if (slotDatabase != database)
             throw new FatalConfigurationException(
                 $"Replication slot '{options.Slot}' (Cdc:Slot) belongs to database '{slotDatabase}', but the relay connects to '{database}'.");
-    }
-
-    private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters)
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        var result = await command.ExecuteScalarAsync(cancellationToken);
-        return result is null or DBNull ? default : (T)result;
     }
 }

@@ -4,10 +4,10 @@ using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Recovery;
-using Atlas.Cdc.Replication;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Retention;
 
@@ -100,7 +100,7 @@ internal sealed class OutboxRetention(
     {
         await using var connection = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(_options.Postgres.ConnectionString));
         await connection.OpenAsync(cancellationToken);
-        await ExecuteAsync(connection, "SET lock_timeout = '2s'; SET statement_timeout = '30s'", cancellationToken);
+        await connection.ExecuteAsync("SET lock_timeout = '2s'; SET statement_timeout = '30s'", cancellationToken);
 
         if (await progress.ProveAsync(connection, cancellationToken) is not { } horizon)
             return;
@@ -138,11 +138,5 @@ internal sealed class OutboxRetention(
                             "set Cdc:Retention:Enabled=false to silence this", PostgresFailures.Describe(exception), sql.View, sql.Table);
         else
             logger.LogWarning("Outbox retention run failed, retrying in {Interval}: {Reason}", Durations.Format(_options.Retention.Interval), PostgresFailures.Describe(exception));
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
