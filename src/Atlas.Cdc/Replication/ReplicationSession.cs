@@ -5,10 +5,10 @@ using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Recovery;
+using Atlas.Cdc.Replication.PgOutput;
 using Atlas.Cdc.Tracking;
 using Npgsql;
 using Npgsql.Replication;
-using Atlas.Cdc.Replication.PgOutput;
 using NpgsqlTypes;
 
 namespace Atlas.Cdc.Replication;
@@ -131,7 +131,7 @@ internal sealed class ReplicationSession(
     private async Task ReadAsync(IAsyncEnumerable<XLogDataMessage> stream, AcknowledgementTracker tracker,
         PublishQueue queue, CancellationToken cancellationToken)
     {
-        var outboxRelations = new Dictionary<uint, OutboxColumnMap?>();
+        var relations = new OutboxRelations(table, options.Publication, logger);
         var messages = new PgOutputStream();
         TrackedTransaction? transaction = null;
 
@@ -155,17 +155,18 @@ internal sealed class ReplicationSession(
                         // Draining: this transaction is left for the next relay, whole.
                         await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
                     }
-                    transaction = BeginTransaction(tracker, message.Span, walStart);
+                    var (finalLsn, commitTime) = PgOutputMessages.ReadBegin(message.Span, walStart);
+                    transaction = tracker.Begin(finalLsn, commitTime);
                     break;
 
                 case PgOutputMessages.Relation:
-                    ReadRelation(message.Span, walStart, outboxRelations);
+                    relations.Describe(message.Span, walStart);
                     break;
 
                 case PgOutputMessages.Insert:
                     if (transaction is null)
                         throw new InvalidOperationException($"Insert outside a transaction at LSN {data.WalStart}.");
-                    if (DecodeInsert(message.Span, walStart, outboxRelations) is not { } outboxEvent)
+                    if (relations.Decode(message.Span, walStart) is not { } outboxEvent)
                         break;
                     await queue.EnqueueAsync(outboxEvent, transaction, cancellationToken).ConfigureAwait(false);
                     await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
@@ -174,7 +175,7 @@ internal sealed class ReplicationSession(
                 case PgOutputMessages.Commit:
                     if (transaction is null)
                         throw new InvalidOperationException($"Commit outside a transaction at LSN {data.WalStart}.");
-                    CommitTransaction(transaction, message.Span, walStart);
+                    AcknowledgementTracker.Commit(transaction, PgOutputMessages.ReadCommit(message.Span, walStart).EndLsn);
                     metrics.Transactions.Add(1);
                     transaction = null;
                     _lifecycle.EndTransaction();
@@ -189,41 +190,6 @@ internal sealed class ReplicationSession(
             }
         }
         throw new InvalidOperationException("PostgreSQL ended the replication stream.");
-    }
-
-    private static TrackedTransaction BeginTransaction(AcknowledgementTracker tracker, ReadOnlySpan<byte> message, ulong walStart)
-    {
-        var reader = new PgOutputReader(message, walStart);
-        var (finalLsn, commitTime) = PgOutputMessages.ReadBegin(ref reader);
-        return tracker.Begin(finalLsn, commitTime);
-    }
-
-    private static void CommitTransaction(TrackedTransaction transaction, ReadOnlySpan<byte> message, ulong walStart)
-    {
-        var reader = new PgOutputReader(message, walStart);
-        var (_, endLsn) = PgOutputMessages.ReadCommit(ref reader);
-        AcknowledgementTracker.Commit(transaction, endLsn);
-    }
-
-    private void ReadRelation(ReadOnlySpan<byte> message, ulong walStart, Dictionary<uint, OutboxColumnMap?> outboxRelations)
-    {
-        var reader = new PgOutputReader(message, walStart);
-        var relation = PgOutputMessages.ReadRelation(ref reader);
-        var isOutbox = OutboxColumnMap.Matches(relation.Schema, relation.Name, table);
-        outboxRelations[relation.Id] = isOutbox ? OutboxColumnMap.Create(relation.Columns, table) : null;
-        if (!isOutbox)
-            logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
-                options.Publication, relation.Schema, relation.Name);
-    }
-
-    /// <summary>The outbox event of an insert, or null for a row of another table.</summary>
-    private static OutboxEvent? DecodeInsert(ReadOnlySpan<byte> message, ulong walStart, Dictionary<uint, OutboxColumnMap?> outboxRelations)
-    {
-        var reader = new PgOutputReader(message, walStart);
-        var relationId = PgOutputMessages.ReadInsertHeader(ref reader);
-        if (!outboxRelations.TryGetValue(relationId, out var columns))
-            throw reader.Malformed($"relation {relationId} was not described by a relation message first");
-        return columns is null ? null : OutboxRowDecoder.Decode(ref reader, columns);
     }
 
     /// <summary>Confirms on an interval; also notices when the slot is ours (streaming) and when the publisher failed.</summary>

@@ -14,6 +14,12 @@ internal static class PgOutputMessages
     /// <summary>Messages the relay reads past: origin, type, update, delete, truncate, logical decoding message.</summary>
     public static bool IsIgnored(byte type) => type is (byte)'O' or (byte)'Y' or (byte)'U' or (byte)'D' or (byte)'T' or (byte)'M';
 
+    public static (ulong FinalLsn, DateTime CommitTime) ReadBegin(ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        return ReadBegin(ref reader);
+    }
+
     /// <summary>'B': final LSN of the transaction, commit time, xid.</summary>
     public static (ulong FinalLsn, DateTime CommitTime) ReadBegin(ref PgOutputReader reader)
     {
@@ -21,6 +27,12 @@ internal static class PgOutputMessages
         var finalLsn = reader.ReadUInt64();
         var commitTime = reader.ReadTimestamp();
         return (finalLsn, commitTime);
+    }
+
+    public static (ulong CommitLsn, ulong EndLsn) ReadCommit(ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        return ReadCommit(ref reader);
     }
 
     /// <summary>'C': flags, commit LSN, end LSN (where the next transaction may start), commit time.</summary>

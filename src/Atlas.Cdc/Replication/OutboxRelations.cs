@@ -1,0 +1,34 @@
+using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Replication.PgOutput;
+
+namespace Atlas.Cdc.Replication;
+
+/// <summary>
+/// The relations a session's stream has described (pgoutput sends an 'R' message before a relation's first row),
+/// and where the contract columns sit in the outbox table. Rows of other published tables are skipped.
+/// </summary>
+internal sealed class OutboxRelations(OutboxTableName table, string publication, ILogger logger)
+{
+    private readonly Dictionary<uint, OutboxColumnMap?> _columns = new();
+
+    public void Describe(ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var relation = PgOutputMessages.ReadRelation(ref reader);
+        var isOutbox = OutboxColumnMap.Matches(relation.Schema, relation.Name, table);
+        _columns[relation.Id] = isOutbox ? OutboxColumnMap.Create(relation.Columns, table) : null;
+        if (!isOutbox)
+            logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
+                publication, relation.Schema, relation.Name);
+    }
+
+    /// <summary>The outbox event of an insert, or null for a row of another table.</summary>
+    public OutboxEvent? Decode(ReadOnlySpan<byte> insert, ulong walStart)
+    {
+        var reader = new PgOutputReader(insert, walStart);
+        var relationId = PgOutputMessages.ReadInsertHeader(ref reader);
+        if (!_columns.TryGetValue(relationId, out var columns))
+            throw reader.Malformed($"relation {relationId} was not described by a relation message first");
+        return columns is null ? null : OutboxRowDecoder.Decode(ref reader, columns);
+    }
+}
