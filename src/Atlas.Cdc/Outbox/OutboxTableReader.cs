@@ -27,7 +27,7 @@ internal sealed class OutboxTableReader : IAsyncDisposable
     {
         _connection = connection;
         _transaction = transaction;
-        _table = $"{Quote(table.Schema)}.{Quote(table.Name)}";
+        _table = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name)}";
         _hasHeaders = hasHeaders;
         CommitOrder = commitOrder;
     }
@@ -197,6 +197,4 @@ internal sealed class OutboxTableReader : IAsyncDisposable
         await _transaction.DisposeAsync();
         await _connection.DisposeAsync();
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Atlas.Cdc.Replication;
 
-/// <summary>One-statement helpers for the relay's few plain SQL calls (checks, progress, retention, table reads).</summary>
+/// <summary>One-statement helpers for the relay's few plain SQL calls (checks, progress, retention, table reads), and identifier quoting.</summary>
 internal static class SqlCommands
 {
     /// <summary>Runs a statement. Parameters are <see cref="NpgsqlParameter"/>s or plain values Npgsql types itself.</summary>
@@ -21,6 +21,9 @@ internal static class SqlCommands
         var result = await command.ExecuteScalarAsync(cancellationToken);
         return result is null or DBNull ? default : (T)result;
     }
+
+    /// <summary>A double-quoted SQL identifier, inner double quotes doubled: <c>My "Table"</c> → <c>"My ""Table"""</c>.</summary>
+    public static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, object[] parameters)
     {

@@ -1,4 +1,5 @@
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Retention;
 
@@ -7,8 +8,8 @@ internal sealed class RetentionSql
 {
     public RetentionSql(OutboxTableName table)
     {
-        Table = $"{Quote(table.Schema)}.{Quote(table.Name)}";
-        View = $"{Quote(table.Schema)}.{Quote(table.Name + "_retention")}";
+        Table = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name)}";
+        View = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name + "_retention")}";
         // $1 retention age, $2 the 32-bit id of the oldest transaction running at a confirmed checkpoint, $3 batch size.
         // The ids are collected first (created_at index, LIMIT), then deleted by primary key.
         DeleteBatch =
@@ -23,6 +24,4 @@ internal sealed class RetentionSql
     public string View { get; }
 
     public string DeleteBatch { get; }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

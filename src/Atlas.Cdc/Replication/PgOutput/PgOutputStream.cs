@@ -33,7 +33,7 @@ internal sealed class PgOutputStream
     /// sits in a single-quoted literal of the START_REPLICATION command (single quotes doubled).
     /// </summary>
     public static string PublicationNamesOption(string publication) =>
-        ("\"" + publication.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"").Replace("'", "''", StringComparison.Ordinal);
+        SqlCommands.QuoteIdentifier(publication).Replace("'", "''", StringComparison.Ordinal);
 
     /// <summary>Reads the whole message of <paramref name="data"/>; valid until the next call.</summary>
     public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(XLogDataMessage data)
