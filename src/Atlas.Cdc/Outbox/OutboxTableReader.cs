@@ -1,9 +1,9 @@
 using System.Data;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Atlas.Cdc.Replication;
 using Npgsql;
 using NpgsqlTypes;
-using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Outbox;
 

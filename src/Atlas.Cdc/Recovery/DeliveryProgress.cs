@@ -1,7 +1,7 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Replication;
 using Npgsql;
 using NpgsqlTypes;
-using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Recovery;
 

@@ -1,6 +1,6 @@
+using Atlas.Cdc.Replication;
 using Npgsql;
 using NpgsqlTypes;
-using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Recovery;
 
@@ -39,7 +39,8 @@ internal static class ProgressStore
 
     /// <summary>Marks a backfill or recovery as started, keeping the recorded horizon; creates the row if needed.</summary>
     public static Task MarkPendingAsync(NpgsqlConnection connection, string slot, string pending, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync($"INSERT INTO {Table} (slot_name, pending) VALUES ($1, $2) " +
+        connection.ExecuteAsync(
+            $"INSERT INTO {Table} (slot_name, pending) VALUES ($1, $2) " +
             "ON CONFLICT (slot_name) DO UPDATE SET pending = EXCLUDED.pending, updated_at = now()",
             cancellationToken, slot, pending);
 
@@ -49,7 +50,8 @@ internal static class ProgressStore
 
     /// <summary>Every row the backfill or recovery had to publish is acknowledged: clear the mark, record the horizon it proved.</summary>
     public static Task CompleteAsync(NpgsqlConnection connection, string slot, DeliveryHorizon horizon, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync($"UPDATE {Table} SET pending = NULL, updated_at = now(), " +
+        connection.ExecuteAsync(
+            $"UPDATE {Table} SET pending = NULL, updated_at = now(), " +
             "horizon_lsn = CASE WHEN horizon_xid IS NULL OR horizon_xid < $2 THEN $3 ELSE horizon_lsn END, " +
             "horizon_xid = CASE WHEN horizon_xid IS NULL OR horizon_xid < $2 THEN $2 ELSE horizon_xid END " +
             "WHERE slot_name = $1",
@@ -63,7 +65,8 @@ internal static class ProgressStore
         CancellationToken cancellationToken)
     {
         if (proven is { } horizon)
-            await connection.ExecuteAsync($"UPDATE {Table} SET horizon_xid = $2, horizon_lsn = $3, updated_at = now() " +
+            await connection.ExecuteAsync(
+                $"UPDATE {Table} SET horizon_xid = $2, horizon_lsn = $3, updated_at = now() " +
                 "WHERE slot_name = $1 AND pending IS NULL AND (horizon_xid IS NULL OR horizon_xid < $2)",
                 cancellationToken, slot, Xid8(horizon.Xid), PgLsn(horizon.Lsn));
         var record = await ReadAsync(connection, slot, cancellationToken);

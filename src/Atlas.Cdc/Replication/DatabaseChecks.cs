@@ -26,7 +26,8 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
                 $"PostgreSQL wal_level is '{walLevel}', logical replication needs wal_level = logical: set it in postgresql.conf " +
                 "(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.");
 
-        var tableOid = await connection.ScalarAsync<uint?>("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+        var tableOid = await connection.ScalarAsync<uint?>(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
             cancellationToken, table.Schema, table.Name);
         if (tableOid is null)
             throw new FatalConfigurationException(
@@ -43,7 +44,8 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         }
         OutboxColumnMap.Create(columns, table);
 
-        var publishesInserts = await connection.ScalarAsync<bool?>("SELECT pubinsert FROM pg_publication WHERE pubname = $1", cancellationToken, options.Publication);
+        var publishesInserts = await connection.ScalarAsync<bool?>(
+            "SELECT pubinsert FROM pg_publication WHERE pubname = $1", cancellationToken, options.Publication);
         if (publishesInserts is null)
             throw new FatalConfigurationException(
                 $"Publication '{options.Publication}' (Cdc:Publication) does not exist in database '{database}'. " +
@@ -51,7 +53,8 @@ internal sealed class DatabaseChecks(CdcOptions options, OutboxTableName table)
         if (publishesInserts == false)
             throw new FatalConfigurationException(
                 $"Publication '{options.Publication}' (Cdc:Publication) does not publish inserts: ALTER PUBLICATION {options.Publication} SET (publish = 'insert');");
-        var includesTable = await connection.ScalarAsync<bool?>("SELECT true FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+        var includesTable = await connection.ScalarAsync<bool?>(
+            "SELECT true FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
             cancellationToken, options.Publication, table.Schema, table.Name);
         if (includesTable != true)
             throw new FatalConfigurationException(
