@@ -172,7 +172,6 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string> { ["Cdc__DeadLetter__Policy"] = "Halt" });
         var before = await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 5));
         await scenario.WaitForEventsAsync([topic], before);
-        var beforePoison = await scenario.CurrentWalLsnAsync();
 
         var poison = await scenario.InsertAsync(new OutboxRow("Invoice", "invoice-big", "Scanned",
             $$"""{"scan": "{{new string('y', 2 * 1024 * 1024)}}"}"""));
@@ -184,7 +183,8 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
         Assert.Contains(poison[0].ToString(), fatal, StringComparison.Ordinal);
         Assert.Contains("Cdc:DeadLetter:Policy is Halt", fatal, StringComparison.Ordinal);
-        Assert.True(await scenario.ConfirmedLsnAsync() <= beforePoison, "the refused event must not be confirmed");
+        Assert.True(await scenario.SlotHoldsEventAsync(poison[0]),
+            $"the refused event {poison[0]} must stay in slot {scenario.Slot}; confirmed_flush_lsn is {await scenario.ConfirmedLsnAsync()}");
         Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
         output.WriteLine($"halted {stopwatch.Elapsed.TotalSeconds:F1} s after the insert: {fatal.Trim()}");
 
@@ -202,7 +202,6 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         environment.Kafka.CreateTopic(topic, partitions: 1);
         var relay = await scenario.StartReadyRelayAsync(); // Cdc:DeadLetter:Policy is DeadLetter (the default)
         await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
-        var beforeEvent = await scenario.CurrentWalLsnAsync();
 
         // The broker refuses the event for good, then refuses its dead letter too.
         environment.Kafka.PushRequestErrors(0, 10, 10);
@@ -222,7 +221,8 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
         Assert.Contains($"Event {refused[0]}", fatal, StringComparison.Ordinal);
         Assert.Contains($"could not be written to dead-letter topic '{scenario.DeadLetterTopic}' (Cdc:DeadLetter:Topic)", fatal, StringComparison.Ordinal);
-        Assert.True(await scenario.ConfirmedLsnAsync() <= beforeEvent, "an event neither delivered nor dead-lettered must not be confirmed");
+        Assert.True(await scenario.SlotHoldsEventAsync(refused[0]),
+            $"event {refused[0]}, neither delivered nor dead-lettered, must stay in slot {scenario.Slot}; confirmed_flush_lsn is {await scenario.ConfirmedLsnAsync()}");
         Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
         output.WriteLine(fatal.Trim());
 
@@ -243,7 +243,6 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
             ["Cdc__ShutdownTimeout"] = "00:00:30",
         });
         await scenario.WaitForEventsAsync([topic], await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 1)));
-        var beforePoison = await scenario.CurrentWalLsnAsync();
 
         // The broker refuses the next Produce request for good, and answers only after 3 s: the refusal, and so
         // the Halt, arrives while the relay drains after SIGTERM.
@@ -279,7 +278,8 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(15), $"the relay took {stopwatch.Elapsed} to stop after the Halt");
         var fatal = Assert.Single(relay.Output.Split('\n'), line => line.Contains("Fatal:", StringComparison.Ordinal));
         Assert.Contains(poison[0].ToString(), fatal, StringComparison.Ordinal);
-        Assert.True(await scenario.ConfirmedLsnAsync() <= beforePoison, "the refused event must not be confirmed");
+        Assert.True(await scenario.SlotHoldsEventAsync(poison[0]),
+            $"the refused event {poison[0]} must stay in slot {scenario.Slot}; confirmed_flush_lsn is {await scenario.ConfirmedLsnAsync()}");
     }
 
     [Fact]
