@@ -1,4 +1,4 @@
-# The relay's image: published with the .NET SDK, run on the ASP.NET Core runtime as a non-root user.
+# The relay's image: published with the .NET SDK, run on the .NET runtime (no ASP.NET Core) as a non-root user.
 #   docker build -t atlas-cdc .
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -9,16 +9,15 @@ COPY src/Atlas.Cdc/ src/Atlas.Cdc/
 # Publishing for a runtime precompiles the relay (ReadyToRun): no JIT at start-up (docs/benchmarks.md).
 RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --runtime linux-x64 --self-contained false --no-restore --output /app
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 # No OS librdkafka: the relay loads the one in its NuGet package (librdkafka.redist, under runtimes/).
 WORKDIR /app
 COPY --from=build /app ./
-# The relay listens where Cdc__Http__Url says; the base image's own port setting would only add a warning.
+# The relay listens where Cdc__Http__Url says.
 # DOTNET_GCgen0size: a 4 MiB gen0 budget instead of the cache-sized default (16 MiB here) lowers the peak of a
 # 500,000-event transaction by 10-20 MiB (docs/benchmarks.md, second round). Only an environment variable can
 # set it; remove it to trade memory for a little CPU.
-ENV ASPNETCORE_HTTP_PORTS="" \
-    Cdc__Http__Url="http://0.0.0.0:8080" \
+ENV Cdc__Http__Url="http://0.0.0.0:8080" \
     DOTNET_GCgen0size=0x400000
 EXPOSE 8080
 # The non-root user the .NET images provide.

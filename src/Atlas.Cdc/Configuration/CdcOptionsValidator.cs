@@ -40,8 +40,8 @@ public static partial class CdcOptionsValidator
         if (options.Retention.BatchSize is < 1 or > 100_000)
             errors.Add($"Cdc:Retention:BatchSize (env Cdc__Retention__BatchSize) must be 1 to 100000 (got {options.Retention.BatchSize}).");
         errors.AddRange(SchemaOptionsValidator.Validate(options));
-        if (!Uri.TryCreate(options.Http.Url.Replace("://+", "://localhost").Replace("://*", "://localhost"), UriKind.Absolute, out _))
-            errors.Add($"Cdc:Http:Url (env Cdc__Http__Url) '{options.Http.Url}' is not a URL such as http://0.0.0.0:8080.");
+        if (!Hosting.HttpListenAddress.TryParse(options.Http.Url, out _, out var httpError))
+            errors.Add(httpError);
         return errors;
     }
 

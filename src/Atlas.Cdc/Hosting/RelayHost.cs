@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;
 
-/// <summary>Wires the relay: configuration, the worker, the slot monitor, and the HTTP endpoints.</summary>
+/// <summary>Wires the relay on the generic host: configuration, the worker, the slot monitor, and the HTTP endpoints.</summary>
 public static class RelayHost
 {
     /// <summary>
@@ -17,7 +17,7 @@ public static class RelayHost
     public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null,
         CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
             // appsettings.json is published beside the relay's assembly: read it from there, not from whatever
@@ -35,48 +35,46 @@ public static class RelayHost
             return RelayWorker.ExitConfiguration;
         }
 
-        UseConfiguredConsoleFormatter(builder);
-        builder.WebHost.UseUrls(options.Http.Url);
+        UseConsoleLoggingOnly(builder);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<IOptions<CdcOptions>>(Options.Create(options));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();
+        // First: hosted services start in this order, and a port already taken should stop the relay before it reads.
+        builder.Services.AddHostedService<StatusHttpServer>();
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
         builder.Services.AddSingleton<Recovery.DeliveryProgress>();
         builder.Services.AddHostedService<Recovery.ProgressRecorder>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
-        await using var app = builder.Build();
-        MapEndpoints(app);
+        using var host = builder.Build();
+        host.Services.CreateRelayMetrics();
 
         Environment.ExitCode = 0;
         try
         {
-            await app.RunAsync(cancellationToken);
+            await host.RunAsync(cancellationToken);
         }
-        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        catch (FatalConfigurationException e)
         {
-            // The port is taken (another relay, the demo on 8080): say which setting moves it, not a stack trace.
-            await Console.Error.WriteLineAsync(
-                $"{RelayWorker.FatalPrefix}Cdc:Http:Url (env Cdc__Http__Url) '{options.Http.Url}' cannot be listened on: {e.Message} Choose a free port.");
+            // Cdc:Http:Url cannot be listened on (the port is taken, say by another relay or the demo on 8080).
+            await Console.Error.WriteLineAsync(RelayWorker.FatalPrefix + e.Message);
             return RelayWorker.ExitConfiguration;
         }
         return Environment.ExitCode;
     }
 
     /// <summary>
-    /// CreateSlimBuilder pins the console formatter to "simple", which would ignore
-    /// <c>Logging:Console:FormatterName</c>; honour it (simple, json or systemd), e.g.
+    /// Logs go to the console only (the host's defaults add the Debug and EventSource providers as well), in the
+    /// formatter <c>Logging:Console:FormatterName</c> names: simple (appsettings.json), json or systemd, e.g.
     /// <c>Logging__Console__FormatterName=json</c> for one JSON object per line.
     /// </summary>
-    private static void UseConfiguredConsoleFormatter(WebApplicationBuilder builder)
+    private static void UseConsoleLoggingOnly(HostApplicationBuilder builder)
     {
-        if (builder.Configuration["Logging:Console:FormatterName"] is not { Length: > 0 } formatter)
-            return;
+        builder.Logging.ClearProviders();
         builder.Logging.AddConsole();
-        builder.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName = formatter);
         // The shared timestamp format ends with a space that separates it from the level in simple lines.
         builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
         {
@@ -84,26 +82,5 @@ public static class RelayHost
             // Log lines go to collectors, not into HTML: keep quotes and non-ASCII text readable.
             json.JsonWriterOptions = json.JsonWriterOptions with { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         });
-    }
-
-    /// <summary>
-    /// Plain request delegates, not minimal-API handlers: those are compiled from expression trees at start-up,
-    /// which loaded System.Linq.Expressions and the JIT's work into every relay's memory for two one-line answers.
-    /// </summary>
-    private static void MapEndpoints(WebApplication app)
-    {
-        var status = app.Services.GetRequiredService<RelayStatus>();
-        app.MapGet("/healthz", context => PlainTextAsync(context, StatusCodes.Status200OK, "ok\n"));
-        app.MapGet("/readyz", context => status.IsReady(out var reason)
-            ? PlainTextAsync(context, StatusCodes.Status200OK, $"ready: {reason}\n")
-            : PlainTextAsync(context, StatusCodes.Status503ServiceUnavailable, $"not ready: {reason}\n"));
-        app.MapRelayMetrics();
-    }
-
-    private static Task PlainTextAsync(HttpContext context, int statusCode, string text)
-    {
-        context.Response.StatusCode = statusCode;
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(text, context.RequestAborted);
     }
 }

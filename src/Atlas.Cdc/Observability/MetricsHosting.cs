@@ -21,22 +21,16 @@ internal static class MetricsHosting
     }
 
     /// <summary>
-    /// Creates every metric before the relay starts (counters are then exported at 0 from the first scrape) and maps
-    /// <c>GET /metrics</c>. Always the Prometheus text format 0.0.4, the one <c>promtool check metrics</c> checks:
-    /// the relay has no exemplars, the only thing OpenMetrics would add.
+    /// Creates every metric before the relay starts, so counters are exported at 0 from the first scrape.
+    /// <see cref="Hosting.StatusHttpServer"/> serves them at <c>GET /metrics</c>, always in the Prometheus text format
+    /// 0.0.4, the one <c>promtool check metrics</c> checks: the relay has no exemplars, the only thing OpenMetrics would add.
     /// </summary>
-    public static void MapRelayMetrics(this WebApplication app)
+    public static void CreateRelayMetrics(this IServiceProvider services)
     {
-        var registry = app.Services.GetRequiredService<CollectorRegistry>();
-        app.Services.GetRequiredService<RelayMetrics>();
-        app.Services.GetRequiredService<Schemas.SchemaMetrics>();
-        app.Services.GetRequiredService<StatusGauges>();
-        app.Services.GetRequiredService<ProcessMetrics>();
-        app.Services.GetRequiredService<RuntimeMetrics>();
-        app.MapMetrics(settings =>
-        {
-            settings.Registry = registry;
-            settings.EnableOpenMetrics = false;
-        });
+        services.GetRequiredService<RelayMetrics>();
+        services.GetRequiredService<Schemas.SchemaMetrics>();
+        services.GetRequiredService<StatusGauges>();
+        services.GetRequiredService<ProcessMetrics>();
+        services.GetRequiredService<RuntimeMetrics>();
     }
 }
