@@ -191,6 +191,17 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>
+    [Fact]
+    public async Task Http_port_already_taken_exits_naming_the_setting()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("porttaken");
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string> { ["Cdc__Http__Url"] = url });
+        Assert.Contains($"Cdc:Http:Url (env Cdc__Http__Url) '{url}' cannot be listened on", fatal, StringComparison.Ordinal);
+    }
+
     private async Task<string> RunUntilExitAsync(RelayScenario scenario, IReadOnlyDictionary<string, string>? extra = null)
     {
         var stopwatch = Stopwatch.StartNew();

@@ -41,8 +41,8 @@ public static class RelayHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();
-        // First: hosted services start in this order, and a port already taken should stop the relay before it reads.
-        builder.Services.AddHostedService<StatusHttpServer>();
+        builder.Services.AddSingleton<StatusHttpServer>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StatusHttpServer>());
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
         builder.Services.AddSingleton<Recovery.DeliveryProgress>();
@@ -51,18 +51,19 @@ public static class RelayHost
 
         using var host = builder.Build();
         host.Services.CreateRelayMetrics();
-
-        Environment.ExitCode = 0;
         try
         {
-            await host.RunAsync(cancellationToken);
+            host.Services.GetRequiredService<StatusHttpServer>().Bind();
         }
         catch (FatalConfigurationException e)
         {
-            // Cdc:Http:Url cannot be listened on (the port is taken, say by another relay or the demo on 8080).
+            // The port is taken (another relay, the demo on 8080): say which setting moves it, not a stack trace.
             await Console.Error.WriteLineAsync(RelayWorker.FatalPrefix + e.Message);
             return RelayWorker.ExitConfiguration;
         }
+
+        Environment.ExitCode = 0;
+        await host.RunAsync(cancellationToken);
         return Environment.ExitCode;
     }
 

@@ -34,9 +34,14 @@ internal sealed class StatusHttpServer(CdcOptions options, RelayStatus status, C
     /// <summary>The bound address (the port is the OS's choice when the URL says 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
-    /// <summary>Binds before any other part of the relay starts, so a taken port stops it with exit code 2 at once.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the port. <see cref="RelayHost"/> calls it before the host starts, so a port already taken ends the relay
+    /// with one fatal line and exit code 2 before it reads anything.
+    /// </summary>
+    public void Bind()
     {
+        if (_listener is not null)
+            return;
         if (!HttpListenAddress.TryParse(options.Http.Url, out var address, out var error))
             throw new FatalConfigurationException(error);
         var listener = new Socket(address.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -56,7 +61,12 @@ internal sealed class StatusHttpServer(CdcOptions options, RelayStatus status, C
         if (address.AnyInterfaceForHostName)
             logger.LogWarning("Cdc:Http:Url '{Url}' names a host, not an address: listening on every interface", options.Http.Url);
         _listener = listener;
-        _accepting = AcceptAsync(listener, _stopping.Token);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Bind();
+        _accepting = AcceptAsync(_listener!, _stopping.Token);
         return Task.CompletedTask;
     }
 
