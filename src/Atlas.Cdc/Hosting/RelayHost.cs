@@ -17,12 +17,16 @@ public static class RelayHost
     public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null,
         CancellationToken cancellationToken = default)
     {
+        // Settings are read once, at start (CdcOptionsBinder): no file watcher thread for appsettings.json changes.
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["hostBuilder:reloadConfigOnChange"] = "false" });
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
             // appsettings.json is published beside the relay's assembly: read it from there, not from whatever
             // directory the process was started in (`dotnet out/Atlas.Cdc.dll` from the repository root).
             ContentRootPath = AppContext.BaseDirectory,
+            Configuration = configuration,
         });
         if (overrides is not null)
             builder.Configuration.AddInMemoryCollection(overrides);
