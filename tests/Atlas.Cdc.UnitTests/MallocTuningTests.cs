@@ -1,0 +1,23 @@
+using System.Runtime.InteropServices;
+using Atlas.Cdc.Hosting;
+
+namespace Atlas.Cdc.UnitTests;
+
+public class MallocTuningTests
+{
+    [Fact]
+    public void On_glibc_without_the_operators_own_settings_the_thresholds_are_fixed()
+    {
+        var glibc = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc)
+            && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
+        var operatorSettings = new[] { "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES" }
+            .Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
+
+        var outcome = MallocTuning.Outcome;
+
+        if (glibc && !operatorSettings)
+            Assert.Equal("glibc malloc: mmap threshold 4 MiB, trim threshold 256 KiB", outcome);
+        else
+            Assert.Contains("left as", outcome, StringComparison.Ordinal);
+    }
+}
