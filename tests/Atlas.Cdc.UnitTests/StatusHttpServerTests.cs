@@ -105,6 +105,15 @@ public sealed class StatusHttpServerTests : IAsyncLifetime
         Assert.Contains($"Cdc:Http:Url (env Cdc__Http__Url) '{url}' cannot be listened on", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Stopping_and_disposing_twice_is_harmless_as_the_host_does_it()
+    {
+        var server = Start("http://127.0.0.1:0");
+        await server.StopAsync(CancellationToken.None);
+        server.Dispose();
+        server.Dispose();
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:8080", "0.0.0.0:8080", false)]
     [InlineData("http://*:9090", "0.0.0.0:9090", false)]

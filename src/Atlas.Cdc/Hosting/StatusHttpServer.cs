@@ -30,6 +30,7 @@ internal sealed class StatusHttpServer(CdcOptions options, RelayStatus status, C
     private readonly SemaphoreSlim _slots = new(MaxConcurrentRequests);
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
+    private int _disposed;
 
     /// <summary>The bound address (the port is the OS's choice when the URL says 0).</summary>
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
@@ -77,8 +78,11 @@ internal sealed class StatusHttpServer(CdcOptions options, RelayStatus status, C
         await _accepting.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>Idempotent: the container disposes this instance twice, as the singleton and as the hosted service.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         _stopping.Cancel();
         _listener?.Dispose();
         _stopping.Dispose();
