@@ -86,6 +86,14 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
 
         var delivered = await scenario.InsertAsync(new OutboxRow("Order", "order-1", "Placed", "{}"));
         await scenario.WaitForEventsAsync([topic], delivered);
+        // The premise: the relay has proven the delivered row (a horizon above its transaction is recorded) before the
+        // outage. Seeing it in Kafka comes first; the proof follows a confirmation and a retention run later.
+        var horizonAboveDelivered =
+            $"SELECT coalesce((SELECT horizon_xid::text::numeric FROM atlas_cdc_progress WHERE slot_name = '{scenario.Slot}'), 0) " +
+            $"> (SELECT xmin::text::numeric FROM outbox WHERE id = '{delivered[0]}')";
+        await WaitUntilAsync(() => scenario.ScalarAsync<bool>(horizonAboveDelivered), TimeSpan.FromSeconds(30),
+            async () => $"no delivery horizon above row {delivered[0]} recorded for slot {scenario.Slot}: " +
+                        $"{await scenario.ScalarAsync<string>($"SELECT coalesce((SELECT horizon_xid::text FROM atlas_cdc_progress WHERE slot_name = '{scenario.Slot}'), 'none')")}");
 
         // A long transaction: its row's created_at is its start, seconds before it commits.
         await using var longConnection = await scenario.OpenAsync();
