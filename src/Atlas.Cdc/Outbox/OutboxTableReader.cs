@@ -27,7 +27,7 @@ internal sealed class OutboxTableReader : IAsyncDisposable
     {
         _connection = connection;
         _transaction = transaction;
-        _table = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name)}";
+        _table = SqlCommands.QuoteQualified(table.Schema, table.Name);
         _hasHeaders = hasHeaders;
         CommitOrder = commitOrder;
     }

@@ -25,6 +25,9 @@ internal static class SqlCommands
     /// <summary>A double-quoted SQL identifier, inner double quotes doubled: <c>My "Table"</c> → <c>"My ""Table"""</c>.</summary>
     public static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
+    /// <summary>A schema-qualified name, each part quoted: <c>"public"."outbox"</c>.</summary>
+    public static string QuoteQualified(string schema, string name) => $"{QuoteIdentifier(schema)}.{QuoteIdentifier(name)}";
+
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, object[] parameters)
     {
         var command = new NpgsqlCommand(sql, connection);

@@ -4,10 +4,10 @@ using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Recovery;
+using Atlas.Cdc.Replication;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Retention;
 

@@ -8,8 +8,8 @@ internal sealed class RetentionSql
 {
     public RetentionSql(OutboxTableName table)
     {
-        Table = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name)}";
-        View = $"{SqlCommands.QuoteIdentifier(table.Schema)}.{SqlCommands.QuoteIdentifier(table.Name + "_retention")}";
+        Table = SqlCommands.QuoteQualified(table.Schema, table.Name);
+        View = SqlCommands.QuoteQualified(table.Schema, table.Name + "_retention");
         // $1 retention age, $2 the 32-bit id of the oldest transaction running at a confirmed checkpoint, $3 batch size.
         // The ids are collected first (created_at index, LIMIT), then deleted by primary key.
         DeleteBatch =
