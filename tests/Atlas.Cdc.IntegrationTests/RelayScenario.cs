@@ -128,33 +128,30 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
     /// Whether the slot still holds the event: the next relay is sent it. Peeks the slot's pending changes as
     /// pgoutput lays them out (the id is there as text). Comparing <c>confirmed_flush_lsn</c> with a WAL position read
     /// earlier cannot tell this: an idle relay rightly confirms WAL that other databases and background writers
-    /// add before the event. Peeking needs the slot released, so it waits for the walsender to let go.
+    /// add before the event. Peeking needs the slot released, so it first waits for the walsender to let go.
     /// </summary>
-    public async Task<bool> SlotHoldsEventAsync(Guid id, TimeSpan? timeout = null)
+    public async Task<bool> SlotHoldsEventAsync(Guid id)
     {
-        var stopwatch = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(15);
         await using var connection = await OpenAsync();
-        while (true)
+        async Task<string> ActivePid()
         {
-            await using var command = new NpgsqlCommand(
-                """
-                SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL,
-                    'proto_version', '1', 'publication_names', 'atlas_cdc_outbox')
-                WHERE position($2 IN data) > 0
-                """,
-                connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = Slot });
-            command.Parameters.Add(new NpgsqlParameter { Value = System.Text.Encoding.UTF8.GetBytes(id.ToString()) });
-            try
-            {
-                return (long)(await command.ExecuteScalarAsync())! > 0;
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse && stopwatch.Elapsed < limit)
-            {
-                await Task.Delay(50); // the walsender of the relay that just stopped still holds the slot
-            }
+            await using var active = new NpgsqlCommand("SELECT coalesce(active_pid::text, 'none') FROM pg_replication_slots WHERE slot_name = $1", connection);
+            active.Parameters.Add(new NpgsqlParameter { Value = Slot });
+            return (string)(await active.ExecuteScalarAsync())!;
         }
+        await Poll.UntilAsync($"slot {Slot} released", async () => await ActivePid() == "none", TimeSpan.FromSeconds(15),
+            async () => $"active_pid {await ActivePid()}");
+
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL,
+                'proto_version', '1', 'publication_names', 'atlas_cdc_outbox')
+            WHERE position($2 IN data) > 0
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Slot });
+        command.Parameters.Add(new NpgsqlParameter { Value = System.Text.Encoding.UTF8.GetBytes(id.ToString()) });
+        return (long)(await command.ExecuteScalarAsync())! > 0;
     }
 
     /// <summary>Reads the given topics until every expected id has arrived (duplicates allowed), or fails with what is missing.</summary>
