@@ -38,6 +38,28 @@ public class RelayCoreTests(CdcEnvironment environment)
     }
 
     [Fact]
+    public async Task Header_names_and_values_keep_their_bytes_null_empty_and_unicode_alike_and_the_timestamp_is_the_commit_time()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("headerbytes");
+        await using var relay = await scenario.StartReadyRelayAsync();
+        var longName = new string('h', 300);
+
+        var ids = await scenario.InsertAsync(new OutboxRow("Order", "order-é", "OrderPlaced", """{"n": 1}""",
+            $$"""{"none": null, "empty": "", "clé ✓": "valeur ✓", "{{longName}}": "long name", "quote": "a\"b"}"""));
+
+        var record = Assert.Single(await scenario.WaitForEventsAsync([scenario.Topic("Order")], ids));
+        string Only(string name) => Assert.Single(record.Headers, h => h.Key == name).Value ?? "(null)";
+        Assert.Equal("order-é", record.Key);
+        Assert.Equal("(null)", Only("none"));
+        Assert.Equal("", Only("empty"));
+        Assert.Equal("valeur ✓", Only("clé ✓"));
+        Assert.Equal("long name", Only(longName));
+        Assert.Equal("a\"b", Only("quote"));
+        var commitTime = DateTimeOffset.Parse(record.Header("atlas.commit_time")!, CultureInfo.InvariantCulture);
+        Assert.Equal(commitTime.ToUnixTimeMilliseconds(), record.Timestamp.ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
     public async Task Many_row_transaction_arrives_whole_and_in_insert_order_per_key()
     {
         await using var scenario = await environment.CreateScenarioAsync("many");

@@ -1,6 +1,7 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing.Native;
 using Atlas.Cdc.Schemas;
 using Atlas.Cdc.Tracking;
 using Confluent.Kafka;
@@ -15,9 +16,8 @@ namespace Atlas.Cdc.Publishing;
 /// </summary>
 internal sealed class KafkaPublisher : IDisposable
 {
-    private readonly IProducer<byte[], byte[]> _producer;
-    private readonly IProducer<byte[], byte[]?> _deadLetterProducer;
-    private readonly IAdminClient _metadata;
+    private readonly LibrdkafkaProducer _producer;
+    private readonly byte[] _deadLetterTopic;
     private readonly TopicMetadataWarmer _topicMetadata;
     private readonly KafkaMessageFactory _messages;
     private readonly MessageValueEncoder? _values;
@@ -35,27 +35,22 @@ internal sealed class KafkaPublisher : IDisposable
         _metrics = metrics;
         _logger = logger;
         _messages = new KafkaMessageFactory(new TopicNamer(options.TopicTemplate));
+        _deadLetterTopic = LibrdkafkaProducer.CString(options.DeadLetter.Topic);
         var config = ProducerSettings.Build(options.Kafka);
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
             ? parsed - 64 * 1024
             : 1_000_000 - 64 * 1024;
         try
         {
-            _producer = new ProducerBuilder<byte[], byte[]>(config)
-                .SetErrorHandler(OnError)
-                .SetLogHandler(OnLog)
-                .Build();
+            _producer = new LibrdkafkaProducer(config, OnDelivered, OnError, OnLog);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
         {
             // An unknown property or a value librdkafka rejects can never work: end the process with one clear message.
             throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
         }
-        // Shares the connections and the idempotence state of the main producer.
-        _deadLetterProducer = new DependentProducerBuilder<byte[], byte[]?>(_producer.Handle).Build();
-        _metadata = new DependentAdminClientBuilder(_producer.Handle).Build();
         _values = MessageValueEncoder.Create(options, schemaMetrics, logger);
-        _topicMetadata = new TopicMetadataWarmer(_metadata, logger);
+        _topicMetadata = new TopicMetadataWarmer(_producer, logger);
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
@@ -80,7 +75,7 @@ internal sealed class KafkaPublisher : IDisposable
         CancellationToken cancellationToken = default)
     {
         var size = outboxEvent.Size;
-        var delivery = new Delivery(this, outboxEvent, transaction, tracker, size);
+        var delivery = new Delivery(outboxEvent, transaction, tracker, size);
 
         if (outboxEvent.DecodeError is { } decodeError)
         {
@@ -111,43 +106,35 @@ internal sealed class KafkaPublisher : IDisposable
 
         while (true)
         {
-            var queued = false;
             Interlocked.Increment(ref _queuedMessages);
-            try
-            {
-                _producer.Produce(topic.Name, message, delivery.OnDelivered);
-                queued = true;
+            if (_producer.Produce(topic.NativeName, message.Key, message.Value, message.Headers, message.Timestamp, delivery) is not { } error)
                 return;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            Interlocked.Decrement(ref _queuedMessages);
+            if (error.Code == ErrorCode.Local_QueueFull)
             {
                 // Only reachable when queue.buffering.max.* is set below the relay's in-flight limits.
                 Thread.Sleep(1);
+                continue;
             }
-            catch (ProduceException<byte[], byte[]> e) when (!e.Error.IsFatal)
-            {
-                // Refused before sending, e.g. larger than message.max.bytes: it can never succeed.
-                DeadLetter(delivery, topic.Name, Describe(e.Error));
-                return;
-            }
-            catch (KafkaException e)
-            {
-                Fail(new PublishFailure($"Kafka producer failed: {Describe(e.Error)}", isFatal: false));
-                return;
-            }
-            finally
-            {
-                if (!queued)
-                    Interlocked.Decrement(ref _queuedMessages);
-            }
+            if (error.IsFatal)
+                Fail(new PublishFailure($"Kafka producer failed: {Describe(error)}", isFatal: false));
+            else
+                DeadLetter(delivery, topic.Name, Describe(error)); // refused before sending, e.g. larger than message.max.bytes: it can never succeed
+            return;
         }
     }
 
-    private void OnDelivered(Delivery delivery, DeliveryReport<byte[], byte[]> report)
+    /// <summary>librdkafka's delivery report for an event or a dead letter (the polling thread; null when acknowledged).</summary>
+    private void OnDelivered(object state, Error? error)
     {
         Interlocked.Decrement(ref _queuedMessages);
-        var error = report.Error;
-        if (error.Code == ErrorCode.NoError)
+        var delivery = (Delivery)state;
+        if (delivery.IsDeadLetter)
+        {
+            OnDeadLetterDelivered(delivery, error);
+            return;
+        }
+        if (error is null)
         {
             _brokersDown = false;
             // Rows read from the table may be days old: their age is no latency of the relay's.
@@ -191,27 +178,25 @@ internal sealed class KafkaPublisher : IDisposable
         _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
             outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
+        delivery.IsDeadLetter = true;
         Interlocked.Increment(ref _queuedMessages);
-        try
-        {
-            _deadLetterProducer.Produce(_deadLetter.Topic, message, report =>
-            {
-                Interlocked.Decrement(ref _queuedMessages);
-                if (report.Error.Code == ErrorCode.NoError)
-                {
-                    _metrics.DeadLettered.Add(1);
-                    delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
-                }
-                else
-                {
-                    DeadLetterFailed(delivery, report.Error);
-                }
-            });
-        }
-        catch (KafkaException e)
+        if (_producer.Produce(_deadLetterTopic, message.Key, message.Value, message.Headers, message.Timestamp, delivery) is { } error)
         {
             Interlocked.Decrement(ref _queuedMessages);
-            DeadLetterFailed(delivery, e.Error);
+            DeadLetterFailed(delivery, error);
+        }
+    }
+
+    private void OnDeadLetterDelivered(Delivery delivery, Error? error)
+    {
+        if (error is null)
+        {
+            _metrics.DeadLettered.Add(1);
+            delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
+        }
+        else
+        {
+            DeadLetterFailed(delivery, error);
         }
     }
 
@@ -236,7 +221,7 @@ internal sealed class KafkaPublisher : IDisposable
         }
     }
 
-    private void OnError(IProducer<byte[], byte[]> producer, Error error)
+    private void OnError(Error error)
     {
         if (error.Code == ErrorCode.Local_AllBrokersDown)
             _brokersDown = true;
@@ -246,11 +231,9 @@ internal sealed class KafkaPublisher : IDisposable
             _logger.LogWarning("Kafka: {Reason} ({Code})", error.Reason, error.Code);
     }
 
-    private void OnLog(IProducer<byte[], byte[]> producer, LogMessage message)
-    {
-        if (message.Level <= SyslogLevel.Warning)
-            _logger.LogWarning("librdkafka {Facility}: {Message}", message.Facility, message.Message);
-    }
+    /// <summary>librdkafka's warnings and errors (syslog level 4 or lower; finer levels never reach here).</summary>
+    private void OnLog(int level, string facility, string message) =>
+        _logger.LogWarning("librdkafka {Facility}: {Message}", facility, message);
 
     private static string DescribeConfigurationError(KafkaOptions kafka, string reason)
     {
@@ -275,14 +258,11 @@ internal sealed class KafkaPublisher : IDisposable
     {
         _values?.Dispose();
         _topicMetadata.Dispose();
-        _metadata.Dispose();
-        _deadLetterProducer.Dispose();
         _producer.Dispose();
     }
 
-    /// <summary>The state of one event between Produce and its delivery report.</summary>
-    private sealed class Delivery(KafkaPublisher publisher, OutboxEvent outboxEvent, TrackedTransaction transaction,
-        AcknowledgementTracker tracker, int size)
+    /// <summary>The state of one event between Produce and its delivery report (of the event, or of its dead letter).</summary>
+    private sealed class Delivery(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker, int size)
     {
         public OutboxEvent Event { get; } = outboxEvent;
         public TrackedTransaction Transaction { get; } = transaction;
@@ -290,6 +270,7 @@ internal sealed class KafkaPublisher : IDisposable
         public int Size { get; } = size;
         public string? Topic { get; set; }
 
-        public void OnDelivered(DeliveryReport<byte[], byte[]> report) => publisher.OnDelivered(this, report);
+        /// <summary>Set before the dead letter is produced: its delivery report is the dead letter's.</summary>
+        public bool IsDeadLetter { get; set; }
     }
 }

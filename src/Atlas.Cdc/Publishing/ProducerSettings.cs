@@ -35,8 +35,6 @@ internal static class ProducerSettings
         ["reconnect.backoff.max.ms"] = "1000",
         ["queue.buffering.max.messages"] = "1000000",
         ["statistics.interval.ms"] = "0",
-        // The relay only needs the status of a delivery, not key, value and headers marshalled back.
-        ["dotnet.producer.delivery.report.fields"] = "status",
     };
 
     public static IEnumerable<string> Validate(KafkaOptions kafka)

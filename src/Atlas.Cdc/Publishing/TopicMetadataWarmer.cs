@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Atlas.Cdc.Publishing.Native;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Publishing;
@@ -16,15 +17,15 @@ internal sealed class TopicMetadataWarmer : IDisposable
     private const int MaxTopicsTracked = 10_000;
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(1);
 
-    private readonly IAdminClient _metadata;
+    private readonly LibrdkafkaProducer _producer;
     private readonly ILogger _logger;
     private readonly HashSet<string> _topicsSeen = new(StringComparer.Ordinal);
     private readonly Channel<string> _pending = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _worker;
 
-    public TopicMetadataWarmer(IAdminClient metadata, ILogger logger)
+    public TopicMetadataWarmer(LibrdkafkaProducer producer, ILogger logger)
     {
-        _metadata = metadata;
+        _producer = producer;
         _logger = logger;
         _worker = Task.Run(RunAsync);
     }
@@ -40,19 +41,14 @@ internal sealed class TopicMetadataWarmer : IDisposable
     {
         await foreach (var topic in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            try
-            {
-                _metadata.GetMetadata(topic, s_requestTimeout);
-            }
-            catch (KafkaException e)
-            {
-                // The produce call works anyway: librdkafka's own topic scan finds the topic later.
-                _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, e.Error.Reason);
-            }
+            var result = _producer.RequestMetadata(topic, s_requestTimeout);
+            // The produce call works anyway: librdkafka's own topic scan finds the topic later.
+            if (result != ErrorCode.NoError)
+                _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, result);
         }
     }
 
-    /// <summary>Stops taking topics and waits for the request under way (at most its one-second timeout), so the admin client can be disposed after.</summary>
+    /// <summary>Stops taking topics and waits for the request under way (at most its one-second timeout), so the producer can be disposed after.</summary>
     public void Dispose()
     {
         _pending.Writer.TryComplete();

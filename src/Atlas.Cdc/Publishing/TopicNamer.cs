@@ -25,7 +25,11 @@ internal sealed class TopicNamer
         _usesEventType = template.Contains(EventTypePlaceholder, StringComparison.Ordinal);
     }
 
-    public readonly record struct TopicName(string Name, string? Error);
+    public readonly record struct TopicName(string Name, string? Error)
+    {
+        /// <summary>The name as librdkafka's C API takes it (UTF-8, NUL-terminated), built once per cached topic.</summary>
+        public byte[] NativeName { get; } = Native.LibrdkafkaProducer.CString(Name);
+    }
 
     public TopicName For(string aggregateType, ReadOnlySpan<byte> eventType)
     {
