@@ -54,7 +54,8 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
                 fixed (byte* valuePtr = CString(value))
                 {
                     if (LibrdkafkaApi.ConfSet(conf, namePtr, valuePtr, errorBuffer, ErrorBufferSize) != LibrdkafkaApi.ConfigOk)
-                        throw new ArgumentException(Marshal.PtrToStringUTF8((IntPtr)errorBuffer));
+                        // Named as given: librdkafka names an alias by its canonical name (linger.ms as queue.buffering.max.ms).
+                        throw new ArgumentException($"{name}: {Marshal.PtrToStringUTF8((IntPtr)errorBuffer)}");
                 }
             }
             LibrdkafkaApi.ConfSetOpaque(conf, GCHandle.ToIntPtr(_self));
@@ -77,6 +78,9 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
         _poller = new Thread(PollUntilStopped) { IsBackground = true, Name = "librdkafka poll" };
         _poller.Start();
     }
+
+    /// <summary>The <c>rd_kafka_t</c> itself, for librdkafka's test hooks (<c>rd_kafka_test_fatal_error</c>).</summary>
+    internal IntPtr ClientHandle => _handle;
 
     /// <summary>
     /// Queues one message (librdkafka copies key, value and headers). Returns null when queued: <paramref name="state"/>
