@@ -53,11 +53,13 @@ public class LibrdkafkaProducerTests(CdcEnvironment environment)
     }
 
     [Fact]
-    public void Dispose_twice_is_harmless()
+    public void Dispose_twice_is_harmless_and_a_disposed_producer_refuses_to_produce()
     {
         var producer = Create();
         producer.Dispose();
         producer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() =>
+            producer.Produce(LibrdkafkaProducer.CString("any"), null, null, null, Timestamp.Default, new object()));
     }
 
     /// <summary>librdkafka's own test hook: raises a fatal error on the client as if a broker had caused it.</summary>

@@ -89,6 +89,8 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
     /// <param name="topic">The topic's name in UTF-8, ending with a NUL byte.</param>
     public Error? Produce(byte[] topic, byte[]? key, byte[]? value, Headers? headers, Timestamp timestamp, object state)
     {
+        // A destroyed client must never be called: librdkafka would read freed memory.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var nativeHeaders = headers is { Count: > 0 } ? NativeHeaders(headers) : IntPtr.Zero;
         var opaque = GCHandle.Alloc(state);
         var values = stackalloc LibrdkafkaApi.ValueUnion[7];
@@ -130,6 +132,7 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
     /// <summary>Asks the brokers for one topic's metadata and waits up to <paramref name="timeout"/>; returns librdkafka's answer.</summary>
     public ErrorCode RequestMetadata(string topic, TimeSpan timeout)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var name = CString(topic);
         IntPtr metadata;
         IntPtr topicHandle;
