@@ -25,10 +25,15 @@ internal sealed class TopicNamer
         _usesEventType = template.Contains(EventTypePlaceholder, StringComparison.Ordinal);
     }
 
-    public readonly record struct TopicName(string Name, string? Error)
+    /// <summary>A topic's name, why Kafka would refuse it (or null), and the name as librdkafka's C API takes it.</summary>
+    public readonly struct TopicName(string name, string? error)
     {
-        /// <summary>The name as librdkafka's C API takes it (UTF-8, NUL-terminated), built once per cached topic.</summary>
-        public byte[] NativeName { get; } = Native.LibrdkafkaProducer.CString(Name);
+        public string Name { get; } = name;
+
+        public string? Error { get; } = error;
+
+        /// <summary>UTF-8 and NUL-terminated, built once per cached topic.</summary>
+        public byte[] NativeName { get; } = Native.LibrdkafkaProducer.CString(name);
     }
 
     public TopicName For(string aggregateType, ReadOnlySpan<byte> eventType)
