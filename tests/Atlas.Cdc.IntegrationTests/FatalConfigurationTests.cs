@@ -190,7 +190,6 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
         Assert.Contains($"Fatal: {setting} (env {variable}) '{value}' is not {accepted}", fatal, StringComparison.Ordinal);
     }
 
-    /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>
     [Fact]
     public async Task Http_port_already_taken_exits_naming_the_setting()
     {
@@ -202,6 +201,7 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
         Assert.Contains($"Cdc:Http:Url (env Cdc__Http__Url) '{url}' cannot be listened on", fatal, StringComparison.Ordinal);
     }
 
+    /// <summary>Starts a relay, expects it to exit 2 within 30 s with exactly one fatal line, and returns that line.</summary>
     private async Task<string> RunUntilExitAsync(RelayScenario scenario, IReadOnlyDictionary<string, string>? extra = null)
     {
         var stopwatch = Stopwatch.StartNew();
