@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -237,15 +236,6 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
     private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> seen) =>
         WaitUntilAsync(condition, timeout, () => Task.FromResult(seen()));
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; past the deadline, fails with what was last seen.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> seen)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (stopwatch.Elapsed > timeout)
-                throw new TimeoutException($"The condition did not hold within {timeout.TotalSeconds:F0} s: {await seen()}.");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> seen) =>
+        Poll.UntilAsync("retention test condition", condition, timeout, seen);
 }
