@@ -17,12 +17,12 @@ public sealed class StatusHttpServerTests : IAsyncLifetime
     private StatusHttpServer _server = null!;
     private HttpClient _http = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
         Metrics.WithCustomRegistry(_registry).CreateCounter("atlas_cdc_test_total", "A test counter.").Inc(3);
         _server = Start("http://127.0.0.1:0");
-        await Task.CompletedTask;
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_server.LocalEndPoint!.Port}") };
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
