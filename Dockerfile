@@ -14,9 +14,8 @@ FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says.
-# DOTNET_GCgen0size: a 4 MiB gen0 budget instead of the cache-sized default (16 MiB here). It lowered the peak of
-# a 500,000-event transaction by 10-20 MiB in the first measurements; the latest are within the noise
-# (docs/benchmarks.md, second round). Only an environment variable can set it; remove it to trade memory for CPU.
+# DOTNET_GCgen0size: a 4 MiB gen0 budget instead of the cache-sized default. The relay sets it itself when it is
+# unset, by replacing itself once at start (Hosting/Gen0Budget.cs); set here, that second start is spared.
 ENV Cdc__Http__Url="http://0.0.0.0:8080" \
     DOTNET_GCgen0size=0x400000
 EXPOSE 8080
