@@ -20,6 +20,8 @@ public class Gen0BudgetTests(CdcEnvironment environment)
         var variables = EnvironmentOf(relay.ProcessId);
         Assert.True(variables.Contains($"{Gen0Budget.Variable}={Gen0Budget.Value}"),
             $"relay {relay.ProcessId} runs without {Gen0Budget.Variable}={Gen0Budget.Value}; its GC variables: {string.Join(", ", variables.Where(v => v.Contains("GC", StringComparison.Ordinal)))}");
+        // Replaced through the executable's own path: ps, top and pgrep still show the process by its name.
+        Assert.Equal("dotnet", File.ReadAllText($"/proc/{relay.ProcessId}/comm").Trim());
         var budget = Regex.Match(relay.Output, @"GC gen0 budget at most (\d+) KiB \(DOTNET_GCgen0size=0x400000\)");
         Assert.True(budget.Success, $"no gen0 budget line with the relay's value in:\n{relay.Output}");
         // With the variable the runtime's largest gen0 budget is 6 MiB; its own default here is 52 MiB (cache-sized).

@@ -55,7 +55,18 @@ internal static unsafe class Gen0Budget
             environment.Add($"{entry.Key}={entry.Value}");
         environment.Add($"{Variable}={Value}");
 
-        var path = Marshal.StringToCoTaskMemUTF8("/proc/self/exe");
+        // The executable's own path, not /proc/self/exe: the kernel names the process after the file (ps, top, pgrep
+        // would show "exe" instead of "dotnet").
+        string executable;
+        try
+        {
+            executable = new FileInfo("/proc/self/exe").LinkTarget ?? "/proc/self/exe";
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        var path = Marshal.StringToCoTaskMemUTF8(executable);
         var argv = ToNative(arguments);
         var envp = ToNative(environment);
         // Returns only on failure (the image could not be loaded): the relay then carries on with the default budget.
