@@ -5,18 +5,19 @@ namespace Atlas.Cdc.Hosting;
 
 /// <summary>
 /// Gives the relay a 4 MiB gen0 allocation budget (<c>DOTNET_GCgen0size=0x400000</c>) instead of the runtime's
-/// default, which it derives from the CPU's cache (16 MiB on the benchmark's machine). The runtime reads this knob
-/// from the environment only, before any managed code runs: no runtimeconfig name sets it (three were tried,
-/// docs/benchmarks.md). So when the variable is unset, the relay sets it and replaces itself once at start with
-/// <c>execve</c>: the same process id, arguments, open descriptors and environment plus this one variable.
+/// default, which it derives from the CPU's cache (a largest gen0 budget of 52 MiB on the benchmark's machine,
+/// 6 MiB with this setting). The runtime reads this knob from the environment only, before any managed code runs:
+/// no runtimeconfig name sets it (three were tried, docs/benchmarks.md). So when the variable is unset, the relay
+/// sets it and replaces itself once at start with <c>execve</c>: the same process id, arguments, open descriptors
+/// and environment plus this one variable.
 /// </summary>
 /// <remarks>
-/// Why: a 500,000-event transaction peaked at 155-172 MiB of resident memory with the default budget and at 114 MiB
-/// with this one, at the same CPU (docs/benchmarks.md, "Second round, part six"). Events stay alive from decoding
-/// until Kafka acknowledges them, so a larger gen0 promotes more of them and the older generations grow with
-/// them. An operator's own <c>DOTNET_GCgen0size</c> (or <c>COMPlus_GCgen0size</c>) wins, and setting it to 0 keeps
-/// the runtime's default. Not Linux, or no <c>/proc/self</c>: nothing is changed. The re-execution costs one more
-/// runtime start (about 0.05 s of CPU).
+/// Why: a 500,000-event transaction peaked at 155-172 MiB of resident memory with the default budget and at
+/// 114-125 MiB with this one, at the same CPU (docs/benchmarks.md, "Second round, part six"). Events stay alive
+/// from decoding until Kafka acknowledges them, so a larger gen0 promotes more of them and the older generations
+/// grow with them. An operator's own <c>DOTNET_GCgen0size</c> (or <c>COMPlus_GCgen0size</c>) wins, and setting it
+/// to 0 keeps the runtime's default. Not Linux, or no <c>/proc/self</c>: nothing is changed. The re-execution
+/// costs one more runtime start (about 0.03 s of CPU, measured).
 /// </remarks>
 internal static unsafe class Gen0Budget
 {
