@@ -33,40 +33,27 @@ internal static unsafe class Gen0Budget
     {
         if (!OperatingSystem.IsLinux() || IsSet(Variable) || IsSet(LegacyVariable))
             return;
+        string executable;
         string[] arguments;
         try
         {
+            // The executable's own path, not /proc/self/exe: the kernel names the process after the file, and ps,
+            // top and pgrep would show "exe" instead of "dotnet".
+            executable = new FileInfo("/proc/self/exe").LinkTarget ?? "/proc/self/exe";
             arguments = ReadCommandLine();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return;
         }
-        catch (UnauthorizedAccessException)
-        {
-            return;
-        }
-        if (arguments.Length == 0)
+        if (arguments.Length == 0
+            || !NativeLibrary.TryLoad("libc.so.6", out var libc) || !NativeLibrary.TryGetExport(libc, "execve", out var export))
             return;
 
-        if (!NativeLibrary.TryLoad("libc.so.6", out var libc) || !NativeLibrary.TryGetExport(libc, "execve", out var export))
-            return;
         var environment = new List<string>();
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
             environment.Add($"{entry.Key}={entry.Value}");
         environment.Add($"{Variable}={Value}");
-
-        // The executable's own path, not /proc/self/exe: the kernel names the process after the file (ps, top, pgrep
-        // would show "exe" instead of "dotnet").
-        string executable;
-        try
-        {
-            executable = new FileInfo("/proc/self/exe").LinkTarget ?? "/proc/self/exe";
-        }
-        catch (IOException)
-        {
-            return;
-        }
         var path = Marshal.StringToCoTaskMemUTF8(executable);
         var argv = ToNative(arguments);
         var envp = ToNative(environment);
