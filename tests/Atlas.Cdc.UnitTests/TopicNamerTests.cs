@@ -14,6 +14,30 @@ public class TopicNamerTests
         Assert.Null(topic.Error);
     }
 
+    [Fact]
+    public void Runs_and_alternations_of_aggregate_types_each_get_their_own_topic()
+    {
+        var namer = new TopicNamer("cdc.{aggregate_type}");
+        var order = "Order";
+        var payment = new string("Payment".AsSpan()); // a distinct instance, as a second decoder string would be
+        var sequence = new[] { order, order, payment, order, payment, payment, new string("Order".AsSpan()), "Shipment" };
+
+        var names = sequence.Select(type => namer.For(type, "ignored"u8).Name).ToList();
+
+        Assert.Equal(sequence.Select(type => $"cdc.{type}"), names);
+    }
+
+    [Fact]
+    public void With_the_event_type_in_the_template_the_same_aggregate_type_still_splits_by_event_type()
+    {
+        var namer = new TopicNamer("cdc.{aggregate_type}.{event_type}");
+        const string order = "Order";
+
+        Assert.Equal("cdc.Order.Placed", namer.For(order, "Placed"u8).Name);
+        Assert.Equal("cdc.Order.Shipped", namer.For(order, "Shipped"u8).Name);
+        Assert.Equal("cdc.Order.Placed", namer.For(order, "Placed"u8).Name);
+    }
+
     [Theory]
     [InlineData("order items", ' ')]
     [InlineData("commande/é", '/')]

@@ -66,16 +66,15 @@ internal sealed class KafkaPublisher : IDisposable
     public string? ValueFormatProblem => _values?.Unavailable;
 
     /// <summary>
-    /// Hands an event to Kafka; its acknowledgement (or dead letter) is reported to the tracker. The event must already
-    /// be counted there (<see cref="AcknowledgementTracker.Sent"/>, done by <see cref="PublishQueue"/>). Called from
-    /// one thread at a time (the publishing loop), in commit order. It may wait for the schema registry;
+    /// Hands an event to Kafka; its acknowledgement (or dead letter) is reported to the delivery's tracker. The event
+    /// must already be counted there (<see cref="AcknowledgementTracker.Sent"/>, done by <see cref="PublishQueue"/>).
+    /// Called from one thread at a time (the publishing loop), in commit order. It may wait for the schema registry;
     /// <paramref name="cancellationToken"/> ends that wait (<see cref="OperationCanceledException"/>, nothing sent).
     /// </summary>
-    public void Send(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker,
-        CancellationToken cancellationToken = default)
+    public void Send(Delivery delivery, CancellationToken cancellationToken = default)
     {
-        var size = outboxEvent.Size;
-        var delivery = new Delivery(outboxEvent, transaction, tracker, size);
+        var outboxEvent = delivery.Event;
+        var transaction = delivery.Transaction;
 
         if (outboxEvent.DecodeError is { } decodeError)
         {
@@ -261,13 +260,17 @@ internal sealed class KafkaPublisher : IDisposable
         _producer.Dispose();
     }
 
-    /// <summary>The state of one event between Produce and its delivery report (of the event, or of its dead letter).</summary>
-    private sealed class Delivery(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker, int size)
+    /// <summary>
+    /// The state of one event from the publish queue to its delivery report (of the event, or of its dead letter).
+    /// A class, not a tuple, in the queue: the runtime's precompiled code for channels of reference types serves it,
+    /// where a channel of a value tuple ran as quick-JIT code (docs/benchmarks.md, "Second round, part six").
+    /// </summary>
+    internal sealed class Delivery(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
     {
         public OutboxEvent Event { get; } = outboxEvent;
         public TrackedTransaction Transaction { get; } = transaction;
         public AcknowledgementTracker Tracker { get; } = tracker;
-        public int Size { get; } = size;
+        public int Size { get; } = outboxEvent.Size;
         public string? Topic { get; set; }
 
         /// <summary>Set before the dead letter is produced: its delivery report is the dead letter's.</summary>

@@ -17,8 +17,8 @@ internal sealed class PublishQueue : IAsyncDisposable
 
     private readonly KafkaPublisher _publisher;
     private readonly AcknowledgementTracker _tracker;
-    private readonly Channel<(OutboxEvent Event, TrackedTransaction Transaction)> _channel =
-        Channel.CreateBounded<(OutboxEvent, TrackedTransaction)>(new BoundedChannelOptions(Capacity)
+    private readonly Channel<KafkaPublisher.Delivery> _channel =
+        Channel.CreateBounded<KafkaPublisher.Delivery>(new BoundedChannelOptions(Capacity)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -37,17 +37,16 @@ internal sealed class PublishQueue : IAsyncDisposable
     /// <summary>Counts the event as sent, then queues it. Called on the reader thread only.</summary>
     public ValueTask EnqueueAsync(OutboxEvent outboxEvent, TrackedTransaction transaction, CancellationToken cancellationToken)
     {
-        _tracker.Sent(transaction, outboxEvent.Size);
-        return _channel.Writer.TryWrite((outboxEvent, transaction))
-            ? ValueTask.CompletedTask
-            : WriteSlowAsync(outboxEvent, transaction, cancellationToken);
+        var delivery = new KafkaPublisher.Delivery(outboxEvent, transaction, _tracker);
+        _tracker.Sent(transaction, delivery.Size);
+        return _channel.Writer.TryWrite(delivery) ? ValueTask.CompletedTask : WriteSlowAsync(delivery, cancellationToken);
     }
 
-    private async ValueTask WriteSlowAsync(OutboxEvent outboxEvent, TrackedTransaction transaction, CancellationToken cancellationToken)
+    private async ValueTask WriteSlowAsync(KafkaPublisher.Delivery delivery, CancellationToken cancellationToken)
     {
         try
         {
-            await _channel.Writer.WriteAsync((outboxEvent, transaction), cancellationToken).ConfigureAwait(false);
+            await _channel.Writer.WriteAsync(delivery, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException closed) when (closed.InnerException is { } failure)
         {
@@ -63,8 +62,8 @@ internal sealed class PublishQueue : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
-                    _publisher.Send(item.Event, item.Transaction, _tracker, _abandon.Token);
+                while (reader.TryRead(out var delivery))
+                    _publisher.Send(delivery, _abandon.Token);
             }
         }
         catch (Exception e)

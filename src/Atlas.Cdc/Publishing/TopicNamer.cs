@@ -19,6 +19,13 @@ internal sealed class TopicNamer
     private readonly bool _usesEventType;
     private readonly Dictionary<(string, string), TopicName> _cache = new();
 
+    // The last aggregate type's topic when the template has no {event_type}: runs of one aggregate type skip hashing
+    // the key (the decoder shares one string per aggregate type, so a reference check finds them). Replaced whole,
+    // never changed, so a reader on another thread sees a consistent pair.
+    private LastTopic? _last;
+
+    private sealed record LastTopic(string AggregateType, TopicName Topic);
+
     public TopicNamer(string template)
     {
         _template = template;
@@ -38,10 +45,12 @@ internal sealed class TopicNamer
 
     public TopicName For(string aggregateType, ReadOnlySpan<byte> eventType)
     {
+        if (!_usesEventType && _last is { } last && ReferenceEquals(last.AggregateType, aggregateType))
+            return last.Topic;
         var eventTypeText = _usesEventType ? System.Text.Encoding.UTF8.GetString(eventType) : "";
         var key = (aggregateType, eventTypeText);
         if (_cache.TryGetValue(key, out var cached))
-            return cached;
+            return Remember(aggregateType, cached);
 
         var name = _template
             .Replace(AggregateTypePlaceholder, aggregateType, StringComparison.Ordinal)
@@ -50,6 +59,13 @@ internal sealed class TopicNamer
         if (_cache.Count > 100_000)
             _cache.Clear(); // aggregate types are a small set; this only guards against a runaway generator
         _cache[key] = topic;
+        return Remember(aggregateType, topic);
+    }
+
+    private TopicName Remember(string aggregateType, TopicName topic)
+    {
+        if (!_usesEventType)
+            _last = new LastTopic(aggregateType, topic);
         return topic;
     }
 
