@@ -14,16 +14,27 @@ internal sealed class SubjectNamer(string template)
     private readonly bool _usesAggregateType = template.Contains(AggregateTypePlaceholder, StringComparison.Ordinal);
     private readonly Dictionary<(string, string, string), string> _cache = new();
 
+    // The last subject when the template has no {event_type}: runs of one topic skip hashing the key (topic names
+    // and aggregate types are shared strings, so a reference check finds them). Replaced whole, never changed.
+    private LastSubject? _last;
+
+    private sealed record LastSubject(string Topic, string AggregateType, string Subject);
+
     public string For(string topic, string aggregateType, ReadOnlySpan<byte> eventType)
     {
+        if (!_usesEventType && _last is { } last && ReferenceEquals(last.Topic, topic) && ReferenceEquals(last.AggregateType, aggregateType))
+            return last.Subject;
         var eventTypeText = _usesEventType ? System.Text.Encoding.UTF8.GetString(eventType) : "";
         var key = (topic, _usesAggregateType ? aggregateType : "", eventTypeText);
-        if (_cache.TryGetValue(key, out var subject))
-            return subject;
-        subject = Apply(template, topic, aggregateType, eventTypeText);
-        if (_cache.Count > 100_000)
-            _cache.Clear(); // a small set in practice; this only guards against a runaway generator
-        _cache[key] = subject;
+        if (!_cache.TryGetValue(key, out var subject))
+        {
+            subject = Apply(template, topic, aggregateType, eventTypeText);
+            if (_cache.Count > 100_000)
+                _cache.Clear(); // a small set in practice; this only guards against a runaway generator
+            _cache[key] = subject;
+        }
+        if (!_usesEventType)
+            _last = new LastSubject(topic, aggregateType, subject);
         return subject;
     }
 
