@@ -20,8 +20,8 @@ internal sealed class TopicNamer
     private readonly Dictionary<(string, string), TopicName> _cache = new();
 
     // The last aggregate type's topic when the template has no {event_type}: runs of one aggregate type skip hashing
-    // the key (the decoder shares one string per aggregate type, so a reference check finds them). Replaced whole,
-    // never changed, so a reader on another thread sees a consistent pair.
+    // the key (the decoder shares one string per aggregate type, so the comparison is mostly a reference check).
+    // Replaced whole, never changed, so a reader on another thread sees a consistent pair.
     private LastTopic? _last;
 
     private sealed record LastTopic(string AggregateType, TopicName Topic);
@@ -45,7 +45,7 @@ internal sealed class TopicNamer
 
     public TopicName For(string aggregateType, ReadOnlySpan<byte> eventType)
     {
-        if (!_usesEventType && _last is { } last && ReferenceEquals(last.AggregateType, aggregateType))
+        if (!_usesEventType && _last is { } last && string.Equals(last.AggregateType, aggregateType, StringComparison.Ordinal))
             return last.Topic;
         var eventTypeText = _usesEventType ? System.Text.Encoding.UTF8.GetString(eventType) : "";
         var key = (aggregateType, eventTypeText);

@@ -15,14 +15,15 @@ internal sealed class SubjectNamer(string template)
     private readonly Dictionary<(string, string, string), string> _cache = new();
 
     // The last subject when the template has no {event_type}: runs of one topic skip hashing the key (topic names
-    // and aggregate types are shared strings, so a reference check finds them). Replaced whole, never changed.
+    // and aggregate types are shared strings, so the comparisons are mostly reference checks). Replaced whole.
     private LastSubject? _last;
 
     private sealed record LastSubject(string Topic, string AggregateType, string Subject);
 
     public string For(string topic, string aggregateType, ReadOnlySpan<byte> eventType)
     {
-        if (!_usesEventType && _last is { } last && ReferenceEquals(last.Topic, topic) && ReferenceEquals(last.AggregateType, aggregateType))
+        if (!_usesEventType && _last is { } last && string.Equals(last.Topic, topic, StringComparison.Ordinal)
+            && string.Equals(last.AggregateType, aggregateType, StringComparison.Ordinal))
             return last.Subject;
         var eventTypeText = _usesEventType ? System.Text.Encoding.UTF8.GetString(eventType) : "";
         var key = (topic, _usesAggregateType ? aggregateType : "", eventTypeText);
