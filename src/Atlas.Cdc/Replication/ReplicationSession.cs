@@ -145,9 +145,7 @@ internal sealed class ReplicationSession(
             if (publisher.Failure is { } failure)
                 throw failure;
 
-            var read = messages.ReadAsync(data);
-            if (!read.IsCompletedSuccessfully)
-                await read.ConfigureAwait(false);
+            await messages.ReadAsync(data).ConfigureAwait(false);
             var message = messages.Current;
             var walStart = (ulong)data.WalStart;
             switch (message.Span.IsEmpty ? (byte)0 : message.Span[0])
