@@ -82,13 +82,16 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         var walsender = await database.SlotActivePidAsync(slot);
         var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
+        var heap = await relay.ManagedHeapStatsAsync();
         await relay.StopAsync();
         var (started, startupCpu) = await streamStart;
         if (options.ShowRelayOutput)
             Console.Error.WriteLine(relay.Output);
         Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
                        $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
-                       $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s)");
+                       $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s; " +
+                       $"managed heap: {heap.AllocatedBytes / (double)events:N0} B allocated per event, start-up included, " +
+                       $"{heap.Gen0}/{heap.Gen1}/{heap.Gen2} gen0/gen1/gen2 collections, {heap.PauseSeconds:0.000} s paused)");
         return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss)
         {
             BrokerCpuSeconds = brokerCpu,

@@ -56,18 +56,35 @@ internal sealed class RelayUnderTest : IAsyncDisposable
     public Task WaitUntilReadyAsync() => _process.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
 
     /// <summary>Events Kafka has acknowledged, summed over topics.</summary>
-    public async Task<long> PublishedAsync()
+    public async Task<long> PublishedAsync() => (long)Sum(await _process.GetTextAsync("/metrics"), PublishedMetric);
+
+    /// <summary>
+    /// The managed heap's work so far, from the relay's runtime metrics: bytes allocated, gen0/gen1/gen2 collections
+    /// and time paused. Start-up is included.
+    /// </summary>
+    public async Task<ManagedHeapStats> ManagedHeapStatsAsync()
     {
         var text = await _process.GetTextAsync("/metrics");
+        return new ManagedHeapStats(
+            (long)Sum(text, "dotnet_gc_heap_total_allocated_bytes_total"),
+            (long)Sum(text, "dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}"),
+            (long)Sum(text, "dotnet_gc_collections_total{gc_heap_generation=\"gen1\"}"),
+            (long)Sum(text, "dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}"),
+            Sum(text, "dotnet_gc_pause_time_seconds_total"));
+    }
+
+    /// <summary>The sum of every sample whose name (and labels, when given) starts the line.</summary>
+    private static double Sum(string text, string metric)
+    {
         double total = 0;
         foreach (var line in text.AsSpan().EnumerateLines())
         {
-            if (!line.StartsWith(PublishedMetric, StringComparison.Ordinal))
+            if (!line.StartsWith(metric, StringComparison.Ordinal) || line.Length <= metric.Length || line[metric.Length] is not (' ' or '{'))
                 continue;
             var space = line.LastIndexOf(' ');
             total += double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
         }
-        return (long)total;
+        return total;
     }
 
     /// <summary>
@@ -116,3 +133,6 @@ internal sealed class RelayUnderTest : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }
+
+/// <summary>What the relay's garbage collector did, read from its /metrics.</summary>
+internal sealed record ManagedHeapStats(long AllocatedBytes, long Gen0, long Gen1, long Gen2, double PauseSeconds);
