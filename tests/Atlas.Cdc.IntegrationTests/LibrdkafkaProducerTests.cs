@@ -21,9 +21,11 @@ public class LibrdkafkaProducerTests(CdcEnvironment environment)
         using var producer = Create(delivered, errors);
         var topic = LibrdkafkaProducer.CString("native-producer-" + Guid.NewGuid().ToString("N")[..8]);
         var states = Enumerable.Range(0, 200).Select(i => new object()).ToArray();
-        var headers = new Headers { { "id", "1"u8.ToArray() }, { "nothing", null } };
+        var message = new OutgoingMessage { Key = "key"u8.ToArray(), Value = "{}"u8.ToArray(), Timestamp = new Timestamp(DateTime.UtcNow) };
+        message.Headers.Add("id", "1"u8.ToArray());
+        message.Headers.Add("nothing", null);
         foreach (var state in states)
-            Assert.Null(producer.Produce(topic, "key"u8.ToArray(), "{}"u8.ToArray(), headers, new Timestamp(DateTime.UtcNow), state));
+            Assert.Null(producer.Produce(topic, message, state));
 
         await Poll.UntilAsync("every delivery report", () => Task.FromResult(delivered.Count == states.Length), s_deadline,
             () => Task.FromResult($"{delivered.Count} of {states.Length} reports; errors: {string.Join("; ", errors)}"));
@@ -37,7 +39,7 @@ public class LibrdkafkaProducerTests(CdcEnvironment environment)
         Assert.Equal(ErrorCode.OutOfOrderSequenceNumber, fatal.Code);
         Assert.Contains("injected by the test", fatal.Reason, StringComparison.Ordinal);
 
-        var refused = producer.Produce(topic, null, null, null, Timestamp.Default, new object());
+        var refused = producer.Produce(topic, new OutgoingMessage(), new object());
         Assert.NotNull(refused);
         Assert.True(refused.IsFatal, $"after a fatal error a produce must be refused as fatal, got {refused}");
         Assert.Equal(ErrorCode.OutOfOrderSequenceNumber, refused.Code);
@@ -59,7 +61,7 @@ public class LibrdkafkaProducerTests(CdcEnvironment environment)
         producer.Dispose();
         producer.Dispose();
         Assert.Throws<ObjectDisposedException>(() =>
-            producer.Produce(LibrdkafkaProducer.CString("any"), null, null, null, Timestamp.Default, new object()));
+            producer.Produce(LibrdkafkaProducer.CString("any"), new OutgoingMessage(), new object()));
     }
 
     /// <summary>librdkafka's own test hook: raises a fatal error on the client as if a broker had caused it.</summary>

@@ -2,9 +2,9 @@ using System.Text;
 using System.Text.Json;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Schemas.CloudEvents;
 using Atlas.Cdc.Tracking;
-using Confluent.Kafka;
 
 namespace Atlas.Cdc.UnitTests;
 
@@ -22,10 +22,10 @@ public class CloudEventsWriterTests
     private static readonly TrackedTransaction s_transaction =
         new AcknowledgementTracker(10, 1000).Begin(1, new DateTimeOffset(2026, 11, 22, 5, 3, 0, 123, 456, TimeSpan.Zero));
 
-    private static Message<byte[], byte[]> Message() => new() { Key = s_event.AggregateId, Value = s_event.Payload, Headers = [] };
+    private static OutgoingMessage Message() => new() { Key = s_event.AggregateId, Value = s_event.Payload };
 
-    private static string? Header(Message<byte[], byte[]> message, string name) =>
-        message.Headers.TryGetLastBytes(name, out var value) ? Encoding.UTF8.GetString(value) : null;
+    private static string? Header(OutgoingMessage message, string name) =>
+        message.Headers.TryGetLastBytes(name, out var value) ? Encoding.UTF8.GetString(value!) : null;
 
     [Fact]
     public void Binary_mode_adds_the_attributes_as_ce_headers_and_keeps_the_value()

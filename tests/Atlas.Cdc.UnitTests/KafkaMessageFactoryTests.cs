@@ -2,7 +2,6 @@ using System.Text;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Tracking;
-using Confluent.Kafka;
 
 namespace Atlas.Cdc.UnitTests;
 
@@ -23,7 +22,7 @@ public class KafkaMessageFactoryTests
     private static TrackedTransaction Transaction() =>
         new AcknowledgementTracker(10, 1000).Begin(0x16B3748, new DateTimeOffset(2026, 11, 22, 5, 3, 0, 123, 456, TimeSpan.Zero));
 
-    private static string? Header(Message<byte[], byte[]> message, string name) =>
+    private static string? Header(OutgoingMessage message, string name) =>
         message.Headers.TryGetLastBytes(name, out var value) ? value is null ? null : Encoding.UTF8.GetString(value) : "<absent>";
 
     [Fact]
@@ -34,8 +33,8 @@ public class KafkaMessageFactoryTests
 
         Assert.Null(warning);
         Assert.Equal("outbox.event.Order", s_factory.TopicFor(outboxEvent).Name);
-        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key));
-        Assert.Equal("{\"total\": 10}", Encoding.UTF8.GetString(message.Value));
+        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key!));
+        Assert.Equal("{\"total\": 10}", Encoding.UTF8.GetString(message.Value!));
         Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Header(message, "id"));
         Assert.Equal("OrderPlaced", Header(message, "event_type"));
         Assert.Equal("Order", Header(message, "aggregate_type"));
@@ -83,6 +82,36 @@ public class KafkaMessageFactoryTests
     }
 
     [Fact]
+    public void A_reused_message_carries_only_the_next_events_key_value_and_headers()
+    {
+        var reused = new OutgoingMessage();
+        var first = s_factory.Create(Event(headers: """{"tenant": "t1", "a": "1", "b": "2", "c": "3", "d": "4"}"""), Transaction(), out _, reused);
+        Assert.Same(reused, first);
+        Assert.Equal(10, first.Headers.Count); // past the initial capacity of 8
+
+        var next = new OutboxEvent
+        {
+            Id = "00000000-0000-0000-0000-000000000002"u8.ToArray(),
+            AggregateType = "Invoice",
+            AggregateId = "invoice-7"u8.ToArray(),
+            EventType = "InvoiceSent"u8.ToArray(),
+            Payload = "{}"u8.ToArray(),
+            Origin = EventOrigin.Snapshot,
+        };
+        var second = s_factory.Create(next, Transaction(), out var warning, reused);
+
+        Assert.Null(warning);
+        Assert.Same(reused, second);
+        Assert.Equal(6, second.Headers.Count);
+        Assert.Equal("<absent>", Header(second, "tenant"));
+        Assert.Equal("00000000-0000-0000-0000-000000000002", Header(second, "id"));
+        Assert.Equal("Invoice", Header(second, "aggregate_type"));
+        Assert.Equal("true", Header(second, "atlas.snapshot"));
+        Assert.Equal("invoice-7", Encoding.UTF8.GetString(second.Key!));
+        Assert.Equal("{}", Encoding.UTF8.GetString(second.Value!));
+    }
+
+    [Fact]
     public void Row_headers_cannot_replace_the_relays_own()
     {
         var message = s_factory.Create(Event(headers: """{"id": "forged", "atlas.commit_lsn": "0/0", "tenant": "t1"}"""),
@@ -103,13 +132,13 @@ public class KafkaMessageFactoryTests
 
         Assert.Null(record.Value);
         Assert.True(record.Headers.TryGetLastBytes("id", out var id));
-        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id!));
         Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.original_topic", out var topic));
-        Assert.Equal("outbox.event.Order", Encoding.UTF8.GetString(topic));
+        Assert.Equal("outbox.event.Order", Encoding.UTF8.GetString(topic!));
         Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.reason", out var reason));
-        Assert.Equal("Message size too large", Encoding.UTF8.GetString(reason));
+        Assert.Equal("Message size too large", Encoding.UTF8.GetString(reason!));
         Assert.True(record.Headers.TryGetLastBytes("atlas.dlq.payload_bytes", out var size));
-        Assert.Equal("2000", Encoding.UTF8.GetString(size));
+        Assert.Equal("2000", Encoding.UTF8.GetString(size!));
     }
     [Fact]
     public void Dead_letter_cuts_huge_key_and_headers_on_a_character_boundary_and_says_so()
@@ -125,13 +154,13 @@ public class KafkaMessageFactoryTests
         };
         var message = s_factory.CreateDeadLetter(outboxEvent, Transaction(), "outbox.event.Order", "too large", 1000);
 
-        Assert.Equal(hugeKey[..2048], Encoding.UTF8.GetString(message.Key)); // 4096 bytes = 2048 whole characters
+        Assert.Equal(hugeKey[..2048], Encoding.UTF8.GetString(message.Key!)); // 4096 bytes = 2048 whole characters
         Assert.True(message.Headers.TryGetLastBytes("event_type", out var eventType));
-        Assert.Equal(KafkaMessageFactory.MaxDeadLetterFieldBytes, eventType.Length);
+        Assert.Equal(KafkaMessageFactory.MaxDeadLetterFieldBytes, eventType!.Length);
         Assert.True(message.Headers.TryGetLastBytes("atlas.dlq.truncated", out var truncated));
-        Assert.Equal("event_type,key", Encoding.UTF8.GetString(truncated));
+        Assert.Equal("event_type,key", Encoding.UTF8.GetString(truncated!));
         Assert.True(message.Headers.TryGetLastBytes("id", out var id));
-        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id));
+        Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Encoding.UTF8.GetString(id!));
     }
 
     [Fact]
@@ -139,7 +168,7 @@ public class KafkaMessageFactoryTests
     {
         var message = s_factory.CreateDeadLetter(Event(), Transaction(), "outbox.event.Order", "too large", 1000);
         Assert.False(message.Headers.TryGetLastBytes("atlas.dlq.truncated", out _));
-        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key));
+        Assert.Equal("order-42", Encoding.UTF8.GetString(message.Key!));
     }
 
     [Fact]
@@ -157,10 +186,10 @@ public class KafkaMessageFactoryTests
         using var start = new Barrier(2);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
 
-        void Check(Headers headers, TrackedTransaction transaction, string kind)
+        void Check(OutgoingHeaders headers, TrackedTransaction transaction, string kind)
         {
-            var lsn = Encoding.UTF8.GetString(headers.GetLastBytes("atlas.commit_lsn"));
-            var time = Encoding.UTF8.GetString(headers.GetLastBytes("atlas.commit_time"));
+            var lsn = headers.TryGetLastBytes("atlas.commit_lsn", out var lsnBytes) ? Encoding.UTF8.GetString(lsnBytes!) : "<absent>";
+            var time = headers.TryGetLastBytes("atlas.commit_time", out var timeBytes) ? Encoding.UTF8.GetString(timeBytes!) : "<absent>";
             var expectedLsn = new NpgsqlTypes.NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
             var expectedTime = KafkaMessageFactory.FormatCommitTime(transaction.CommitTime);
             if (lsn != expectedLsn || time != expectedTime)

@@ -18,20 +18,24 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
 
     public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) => topics.For(outboxEvent.AggregateType, outboxEvent.EventType);
 
-    /// <summary>Builds the message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.</summary>
-    public Message<byte[], byte[]> Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning)
+    /// <summary>
+    /// Builds the message into <paramref name="reuse"/> (emptied first) or, when null, a new one. The publishing loop
+    /// passes its own instance: librdkafka copies the message when it is produced. <paramref name="warning"/> says what
+    /// in the row's headers could not be carried as-is.
+    /// </summary>
+    public OutgoingMessage Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning, OutgoingMessage? reuse = null)
     {
-        var headers = StandardHeaders(outboxEvent, transaction);
+        var message = reuse ?? new OutgoingMessage();
+        message.Clear();
+        message.Key = outboxEvent.AggregateId;
+        message.Value = outboxEvent.Payload;
+        message.Timestamp = new Timestamp(transaction.CommitTime);
+        var headers = message.Headers;
+        AddStandardHeaders(headers, outboxEvent.Id, outboxEvent.EventType, outboxEvent.AggregateTypeBytes, transaction);
         if (MessageHeaders.ForOrigin(outboxEvent.Origin) is { } origin)
             headers.Add(origin, s_true);
         warning = outboxEvent.Headers is { } json ? AddRowHeaders(headers, json) : null;
-        return new Message<byte[], byte[]>
-        {
-            Key = outboxEvent.AggregateId,
-            Value = outboxEvent.Payload,
-            Headers = headers,
-            Timestamp = new Timestamp(transaction.CommitTime),
-        };
+        return message;
     }
 
     /// <summary>
@@ -39,11 +43,13 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     /// are cut to <see cref="MaxDeadLetterFieldBytes"/> (listed in <see cref="MessageHeaders.DeadLetterTruncated"/>):
     /// an event refused for a huge key or event type must not have its dead letter refused for the same reason.
     /// </summary>
-    public Message<byte[], byte[]?> CreateDeadLetter(OutboxEvent outboxEvent, TrackedTransaction transaction,
+    public OutgoingMessage CreateDeadLetter(OutboxEvent outboxEvent, TrackedTransaction transaction,
         string originalTopic, string reason, int maxPayloadBytes)
     {
         var truncated = new List<string>();
-        var headers = StandardHeaders(outboxEvent.Id,
+        var message = new OutgoingMessage { Timestamp = new Timestamp(transaction.CommitTime) };
+        var headers = message.Headers;
+        AddStandardHeaders(headers, outboxEvent.Id,
             Bounded(outboxEvent.EventType, MessageHeaders.EventType, truncated),
             Bounded(outboxEvent.AggregateTypeBytes, MessageHeaders.AggregateType, truncated),
             transaction);
@@ -52,16 +58,11 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         headers.Add(MessageHeaders.DeadLetterReason, Bounded(Encoding.UTF8.GetBytes(reason), MessageHeaders.DeadLetterReason, truncated));
         headers.Add(MessageHeaders.DeadLetterPayloadBytes,
             Encoding.UTF8.GetBytes(outboxEvent.Payload.Length.ToString(CultureInfo.InvariantCulture)));
-        var key = Bounded(outboxEvent.AggregateId, "key", truncated);
+        message.Key = Bounded(outboxEvent.AggregateId, "key", truncated);
         if (truncated.Count > 0)
             headers.Add(MessageHeaders.DeadLetterTruncated, Encoding.UTF8.GetBytes(string.Join(",", truncated)));
-        return new Message<byte[], byte[]?>
-        {
-            Key = key,
-            Value = outboxEvent.Payload.Length <= maxPayloadBytes ? outboxEvent.Payload : null,
-            Headers = headers,
-            Timestamp = new Timestamp(transaction.CommitTime),
-        };
+        message.Value = outboxEvent.Payload.Length <= maxPayloadBytes ? outboxEvent.Payload : null;
+        return message;
     }
 
     /// <summary>Longest key or header value a dead letter carries; together they stay far below the 64 KB kept free for them.</summary>
@@ -79,18 +80,14 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         return value[..length];
     }
 
-    private static Headers StandardHeaders(OutboxEvent outboxEvent, TrackedTransaction transaction) =>
-        StandardHeaders(outboxEvent.Id, outboxEvent.EventType, outboxEvent.AggregateTypeBytes, transaction);
-
-    private static Headers StandardHeaders(byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction) =>
-        new()
-        {
-            { MessageHeaders.Id, id },
-            { MessageHeaders.EventType, eventType },
-            { MessageHeaders.AggregateType, aggregateType },
-            { MessageHeaders.CommitLsn, transaction.CommitLsnHeader },
-            { MessageHeaders.CommitTime, transaction.CommitTimeHeader },
-        };
+    private static void AddStandardHeaders(OutgoingHeaders headers, byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction)
+    {
+        headers.Add(MessageHeaders.Encoded.Id, id);
+        headers.Add(MessageHeaders.Encoded.EventType, eventType);
+        headers.Add(MessageHeaders.Encoded.AggregateType, aggregateType);
+        headers.Add(MessageHeaders.Encoded.CommitLsn, transaction.CommitLsnHeader);
+        headers.Add(MessageHeaders.Encoded.CommitTime, transaction.CommitTimeHeader);
+    }
 
     /// <summary>The LSN as PostgreSQL prints it (<c>0/16B3748</c>), formatted straight to UTF-8.</summary>
     internal static byte[] CommitLsnBytes(ulong lsn) => HeaderValues.CommitLsn(lsn);
@@ -104,7 +101,7 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     /// Adds every entry of the row's headers object: strings as they are, other values as JSON text, JSON null as
     /// a null header value. JSON that is not an object is carried whole in <see cref="MessageHeaders.RawHeaders"/>.
     /// </summary>
-    internal static string? AddRowHeaders(Headers headers, byte[] json)
+    internal static string? AddRowHeaders(OutgoingHeaders headers, byte[] json)
     {
         JsonDocument document;
         try

@@ -26,6 +26,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly ILogger _logger;
     private readonly int _maxDeadLetterPayload;
     private readonly FailureLatch _failure = new();
+    private readonly OutgoingMessage _outgoing = new(); // Send's own: librdkafka copies each message at produce
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
@@ -91,7 +92,7 @@ internal sealed class KafkaPublisher : IDisposable
         }
 
         _topicMetadata.Seen(topic.Name);
-        var message = _messages.Create(outboxEvent, transaction, out var warning);
+        var message = _messages.Create(outboxEvent, transaction, out var warning, _outgoing);
         if (warning is not null)
         {
             _metrics.HeaderWarnings.Add(1);
@@ -106,7 +107,7 @@ internal sealed class KafkaPublisher : IDisposable
         while (true)
         {
             Interlocked.Increment(ref _queuedMessages);
-            if (_producer.Produce(topic.NativeName, message.Key, message.Value, message.Headers, message.Timestamp, delivery) is not { } error)
+            if (_producer.Produce(topic.NativeName, message, delivery) is not { } error)
                 return;
             Interlocked.Decrement(ref _queuedMessages);
             if (error.Code == ErrorCode.Local_QueueFull)
@@ -179,7 +180,7 @@ internal sealed class KafkaPublisher : IDisposable
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         delivery.IsDeadLetter = true;
         Interlocked.Increment(ref _queuedMessages);
-        if (_producer.Produce(_deadLetterTopic, message.Key, message.Value, message.Headers, message.Timestamp, delivery) is { } error)
+        if (_producer.Produce(_deadLetterTopic, message, delivery) is { } error)
         {
             Interlocked.Decrement(ref _queuedMessages);
             DeadLetterFailed(delivery, error);

@@ -1,5 +1,6 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Schemas.Avro;
 using Atlas.Cdc.Schemas.CloudEvents;
 using Atlas.Cdc.Tracking;
@@ -69,7 +70,7 @@ internal sealed class MessageValueEncoder : IDisposable
     /// does not fit, a subject without a schema), or null. Waits while the registry is unavailable; cancelling ends
     /// the wait with <see cref="OperationCanceledException"/>.
     /// </summary>
-    public string? Apply(Message<byte[], byte[]> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string topic,
+    public string? Apply(OutgoingMessage message, OutboxEvent outboxEvent, TrackedTransaction transaction, string topic,
         CancellationToken cancellationToken)
     {
         var contentType = "application/json";

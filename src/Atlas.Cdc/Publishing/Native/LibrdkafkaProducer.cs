@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -83,15 +82,19 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
     internal IntPtr ClientHandle => _handle;
 
     /// <summary>
-    /// Queues one message (librdkafka copies key, value and headers). Returns null when queued: <paramref name="state"/>
-    /// then comes back through the delivery callback exactly once. Returns the error when the message was not queued.
+    /// Queues one message (librdkafka copies key, value and headers, so <paramref name="message"/> may be reused at
+    /// once). Returns null when queued: <paramref name="state"/> then comes back through the delivery callback exactly
+    /// once. Returns the error when the message was not queued.
     /// </summary>
     /// <param name="topic">The topic's name in UTF-8, ending with a NUL byte.</param>
-    public Error? Produce(byte[] topic, byte[]? key, byte[]? value, Headers? headers, Timestamp timestamp, object state)
+    public Error? Produce(byte[] topic, OutgoingMessage message, object state)
     {
         // A destroyed client must never be called: librdkafka would read freed memory.
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var nativeHeaders = headers is { Count: > 0 } ? NativeHeaders(headers) : IntPtr.Zero;
+        var key = message.Key;
+        var value = message.Value;
+        var timestamp = message.Timestamp;
+        var nativeHeaders = message.Headers.Count > 0 ? NativeHeaders(message.Headers) : IntPtr.Zero;
         var opaque = GCHandle.Alloc(state);
         var values = stackalloc LibrdkafkaApi.ValueUnion[7];
         IntPtr failure;
@@ -161,27 +164,17 @@ internal sealed unsafe class LibrdkafkaProducer : IDisposable
         return bytes;
     }
 
-    private static IntPtr NativeHeaders(Headers headers)
+    private static IntPtr NativeHeaders(OutgoingHeaders headers)
     {
         var count = headers.Count;
         var native = LibrdkafkaApi.HeadersNew((nuint)count);
-        Span<byte> small = stackalloc byte[128];
         for (var i = 0; i < count; i++)
         {
-            var header = headers[i];
-            var name = header.Key;
-            var value = header.GetValueBytes();
-            byte[]? rented = null;
-            var nameBytes = Encoding.UTF8.GetMaxByteCount(name.Length) <= small.Length
-                ? small
-                : rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(name.Length));
-            var nameLength = Encoding.UTF8.GetBytes(name, nameBytes);
+            var (name, value) = headers[i];
             // Explicit lengths: a name may hold any character, a value any byte; a null value stays null, an empty one empty.
-            fixed (byte* namePtr = nameBytes)
+            fixed (byte* namePtr = name.Utf8)
             fixed (byte* valueData = &MemoryMarshal.GetArrayDataReference(value ?? []))
-                LibrdkafkaApi.HeaderAdd(native, namePtr, nameLength, value is null ? null : valueData, value?.Length ?? 0);
-            if (rented is not null)
-                ArrayPool<byte>.Shared.Return(rented);
+                LibrdkafkaApi.HeaderAdd(native, namePtr, name.Utf8.Length, value is null ? null : valueData, value?.Length ?? 0);
         }
         return native;
     }

@@ -5,7 +5,6 @@ using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Tracking;
-using Confluent.Kafka;
 
 namespace Atlas.Cdc.Schemas.CloudEvents;
 
@@ -20,6 +19,13 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
     public const string StructuredContentType = "application/cloudevents+json";
 
     private static readonly byte[] s_specVersion = "1.0"u8.ToArray();
+    private static readonly HeaderName s_specVersionHeader = new("ce_specversion");
+    private static readonly HeaderName s_idHeader = new("ce_id");
+    private static readonly HeaderName s_sourceHeader = new("ce_source");
+    private static readonly HeaderName s_typeHeader = new("ce_type");
+    private static readonly HeaderName s_subjectHeader = new("ce_subject");
+    private static readonly HeaderName s_timeHeader = new("ce_time");
+    private static readonly HeaderName s_contentTypeHeader = new("content-type");
     private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
     private readonly ArrayBufferWriter<byte> _envelope = new(1024);
     private (TrackedTransaction? Transaction, byte[] Time) _time = (null, []);
@@ -31,19 +37,19 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
         return $"/atlas-cdc/{database}/{options.Table}";
     }
 
-    public void Apply(Message<byte[], byte[]> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
+    public void Apply(OutgoingMessage message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
     {
         var time = TimeOf(transaction);
         if (mode == CloudEventsMode.Binary)
         {
             var headers = message.Headers;
-            headers.Add("ce_specversion", s_specVersion);
-            headers.Add("ce_id", outboxEvent.Id);
-            headers.Add("ce_source", _source);
-            headers.Add("ce_type", outboxEvent.EventType);
-            headers.Add("ce_subject", outboxEvent.AggregateId);
-            headers.Add("ce_time", time);
-            headers.Add("content-type", Encoding.UTF8.GetBytes(contentType));
+            headers.Add(s_specVersionHeader, s_specVersion);
+            headers.Add(s_idHeader, outboxEvent.Id);
+            headers.Add(s_sourceHeader, _source);
+            headers.Add(s_typeHeader, outboxEvent.EventType);
+            headers.Add(s_subjectHeader, outboxEvent.AggregateId);
+            headers.Add(s_timeHeader, time);
+            headers.Add(s_contentTypeHeader, Encoding.UTF8.GetBytes(contentType));
             return;
         }
 
@@ -63,7 +69,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
             json.WriteEndObject();
         }
         message.Value = _envelope.WrittenSpan.ToArray();
-        message.Headers.Add("content-type", Encoding.UTF8.GetBytes(StructuredContentType));
+        message.Headers.Add(s_contentTypeHeader, Encoding.UTF8.GetBytes(StructuredContentType));
     }
 
     /// <summary>RFC 3339 commit time, formatted once per transaction (the tuple is replaced whole, never mutated).</summary>
