@@ -24,6 +24,38 @@ public class AcknowledgementTrackerTests
     }
 
     [Fact]
+    public void Beginning_a_transaction_lets_go_of_the_completed_ones_before_it_without_a_confirmation()
+    {
+        var tracker = new AcknowledgementTracker(100, 1 << 20);
+        var completed = CompletedTransactions(tracker, 1000);
+        var open = tracker.Begin(100_000, s_commitTime);
+        tracker.Sent(open, 10);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var kept = completed.Count(reference => reference.IsAlive);
+        Assert.True(kept == 0, $"{kept} of {completed.Count} completed transactions were still held by the tracker");
+        Assert.Equal(9_992UL, tracker.AdvanceConfirmable()); // the last completed one's end; the open one holds the rest
+        Assert.False(tracker.IsIdle);
+    }
+
+    /// <summary>Transactions sent, sealed and acknowledged, known to the caller only through weak references.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static List<WeakReference> CompletedTransactions(AcknowledgementTracker tracker, int count)
+    {
+        var references = new List<WeakReference>();
+        for (var i = 0; i < count; i++)
+        {
+            var transaction = tracker.Begin((ulong)i * 10, s_commitTime);
+            tracker.Sent(transaction, 10);
+            AcknowledgementTracker.Commit(transaction, (ulong)i * 10 + 2);
+            tracker.Acknowledged(transaction, 10);
+            references.Add(new WeakReference(transaction));
+        }
+        return references;
+    }
+
+    [Fact]
     public void A_later_transaction_acknowledged_first_waits_for_the_earlier_one()
     {
         var tracker = new AcknowledgementTracker(100, 1 << 20);

@@ -37,9 +37,7 @@ internal sealed class TablePublisher(KafkaPublisher publisher, AcknowledgementTr
                 var transaction = tracker.Begin(commitLsnBound, row.CommitTime);
                 await queue.EnqueueAsync(row.Event, transaction, cancellationToken).ConfigureAwait(false);
                 AcknowledgementTracker.Commit(transaction, commitLsnBound);
-                Sent++;
-                if ((Sent & 1023) == 0)
-                    tracker.AdvanceConfirmable(); // drops acknowledged rows from the tracker's queue
+                Sent++; // each Begin drops the acknowledged rows at the head of the tracker's queue
                 await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
                 if (maxRate > 0 && TimeSpan.FromSeconds((double)Sent / maxRate) - pace.Elapsed is { } ahead && ahead > TimeSpan.FromMilliseconds(1))
                     await Task.Delay(ahead, cancellationToken).ConfigureAwait(false);
