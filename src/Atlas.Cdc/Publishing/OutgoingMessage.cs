@@ -76,7 +76,7 @@ internal sealed class OutgoingHeaders
 
     public void Clear()
     {
-        // Drops the references too: a reused message must not keep the last event's arrays alive.
+        // Drops the references too, so slots past the next event's count keep no earlier event's arrays alive.
         Array.Clear(_entries, 0, Count);
         Count = 0;
     }
