@@ -11,7 +11,7 @@ namespace Atlas.Cdc.Publishing.Native;
 /// report object. Confluent.Kafka's <c>Produce</c> marshalled every header apart (a new key array, two pinned
 /// handles and a native call each) and built a report object per delivery through an interface cast: the largest
 /// share of the relay's own CPU per event (docs/benchmarks.md). Confluent.Kafka still loads the library and
-/// supplies <see cref="Error"/> and <see cref="Headers"/>.
+/// supplies <see cref="Error"/> and <see cref="Timestamp"/>; the message itself is the relay's <see cref="OutgoingMessage"/>.
 /// </summary>
 /// <remarks>
 /// Delivery reports, errors and warnings are served on one thread of this class's own, which polls librdkafka.
