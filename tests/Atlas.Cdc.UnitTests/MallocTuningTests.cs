@@ -10,13 +10,13 @@ public class MallocTuningTests
     {
         var glibc = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc)
             && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
-        var operatorSettings = new[] { "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES" }
+        var operatorSettings = new[] { "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES" }
             .Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
 
         var outcome = MallocTuning.Outcome;
 
         if (glibc && !operatorSettings)
-            Assert.Equal("glibc malloc: mmap threshold 4 MiB, trim threshold 256 KiB", outcome);
+            Assert.Equal("glibc malloc: mmap threshold 4 MiB, trim threshold 256 KiB, at most 2 arenas", outcome);
         else
             Assert.Contains("left as", outcome, StringComparison.Ordinal);
     }

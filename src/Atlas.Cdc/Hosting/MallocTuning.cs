@@ -4,22 +4,28 @@ namespace Atlas.Cdc.Hosting;
 
 /// <summary>
 /// Fixes glibc malloc's thresholds for the process, before librdkafka allocates: blocks up to 4 MiB come from the
-/// heap (not a fresh mmap each time), and an arena returns its free top to the OS once it exceeds 256 KiB.
+/// heap (not a fresh mmap each time), an arena returns its free top to the OS once it exceeds 256 KiB, and there are
+/// at most 2 arenas.
 /// </summary>
 /// <remarks>
 /// Why: librdkafka copies every message, and its produce buffers are large. glibc raises both thresholds by itself
 /// when a large block is freed (trim up to 64 MiB), after which the per-thread arenas that hold librdkafka's copies
 /// stop giving memory back: a 500,000-event transaction left 60-85 MiB anonymous behind, 47-58 MiB with these
 /// values, and peaked at 124-139 MiB against 126-153 MiB, at the same catch-up CPU (docs/benchmarks.md, "Second
-/// round, part four"). An operator's own <c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c> or
+/// round, part four"). glibc also gives each new thread an arena of its own (up to 8 per core): the publishing loop
+/// moves between thread-pool workers, so librdkafka's copies spread over several arenas, each keeping its own free
+/// memory. Two arenas took the same transaction's peak from 127-132 to 107-118 MiB, at the same CPU (part eight).
+/// An operator's own <c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_ARENA_MAX</c> or
 /// <c>GLIBC_TUNABLES</c> wins: then nothing is changed. Not glibc (musl, macOS): nothing is changed.
 /// </remarks>
 internal static unsafe class MallocTuning
 {
     public const int MmapThreshold = 4 * 1024 * 1024;
     public const int TrimThreshold = 256 * 1024;
+    public const int ArenaMax = 2;
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_THRESHOLD = -3;
+    private const int M_ARENA_MAX = -8;
 
     private static readonly Lazy<string> s_outcome = new(Apply);
 
@@ -30,7 +36,7 @@ internal static unsafe class MallocTuning
     {
         if (!OperatingSystem.IsLinux())
             return "not Linux: malloc left as it is";
-        foreach (var variable in (string[])["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
+        foreach (var variable in (string[])["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"])
         {
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
                 return $"{variable} is set: malloc left as the environment says";
@@ -41,7 +47,8 @@ internal static unsafe class MallocTuning
             return "not glibc: malloc left as it is";
         var mallopt = (delegate* unmanaged<int, int, int>)export;
         return mallopt(M_MMAP_THRESHOLD, MmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, TrimThreshold) == 1
-            ? $"glibc malloc: mmap threshold {MmapThreshold / 1024 / 1024} MiB, trim threshold {TrimThreshold / 1024} KiB"
+               && mallopt(M_ARENA_MAX, ArenaMax) == 1
+            ? $"glibc malloc: mmap threshold {MmapThreshold / 1024 / 1024} MiB, trim threshold {TrimThreshold / 1024} KiB, at most {ArenaMax} arenas"
             : "glibc refused the malloc thresholds: left as they were";
     }
 }
