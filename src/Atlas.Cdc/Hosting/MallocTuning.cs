@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>
-/// Fixes glibc malloc's thresholds for the process, before librdkafka allocates: blocks up to 4 MiB come from the
+/// Fixes glibc malloc's settings for the process, before librdkafka allocates: blocks up to 4 MiB come from the
 /// heap (not a fresh mmap each time), an arena returns its free top to the OS once it exceeds 256 KiB, and there are
 /// at most 2 arenas.
 /// </summary>
@@ -14,7 +14,8 @@ namespace Atlas.Cdc.Hosting;
 /// values, and peaked at 124-139 MiB against 126-153 MiB, at the same catch-up CPU (docs/benchmarks.md, "Second
 /// round, part four"). glibc also gives each new thread an arena of its own (up to 8 per core): the publishing loop
 /// moves between thread-pool workers, so librdkafka's copies spread over several arenas, each keeping its own free
-/// memory. Two arenas took the same transaction's peak from 127-132 to 107-118 MiB, at the same CPU (part eight).
+/// memory. Capped at two, ten runs of that transaction peaked at 107-121 MiB; nine runs without the cap, interleaved
+/// with them, at 110-143 MiB (four above 128), at the same CPU (part eight).
 /// An operator's own <c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_ARENA_MAX</c> or
 /// <c>GLIBC_TUNABLES</c> wins: then nothing is changed. Not glibc (musl, macOS): nothing is changed.
 /// </remarks>
@@ -49,6 +50,6 @@ internal static unsafe class MallocTuning
         return mallopt(M_MMAP_THRESHOLD, MmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, TrimThreshold) == 1
                && mallopt(M_ARENA_MAX, ArenaMax) == 1
             ? $"glibc malloc: mmap threshold {MmapThreshold / 1024 / 1024} MiB, trim threshold {TrimThreshold / 1024} KiB, at most {ArenaMax} arenas"
-            : "glibc refused the malloc thresholds: left as they were";
+            : "glibc refused the malloc settings: left as they were";
     }
 }
