@@ -6,7 +6,7 @@ namespace Atlas.Cdc.UnitTests;
 public class MallocTuningTests
 {
     [Fact]
-    public void On_glibc_without_the_operators_own_settings_the_thresholds_are_fixed()
+    public void On_glibc_without_the_operators_own_settings_the_thresholds_and_the_arena_cap_are_fixed()
     {
         var glibc = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc)
             && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
