@@ -99,24 +99,23 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         });
 
         List<Sandbox.KafkaRecord> records;
-        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromMilliseconds(50));
         try
         {
-            await using (var connection = await scenario.OpenAsync())
-            await using (var insert = new NpgsqlCommand(
-                $"INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) " +
-                $"SELECT 'Bulk', 'bulk-' || (g % 100), 'Imported', jsonb_build_object('n', g, 'pad', repeat('p', 150)) FROM generate_series(1, {events}) g",
-                connection))
-                await insert.ExecuteNonQueryAsync();
+            using (RecoveryProbe.SlowKafka(environment.Kafka, TimeSpan.FromMilliseconds(50)))
+            {
+                await using (var connection = await scenario.OpenAsync())
+                await using (var insert = new NpgsqlCommand(
+                    $"INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) " +
+                    $"SELECT 'Bulk', 'bulk-' || (g % 100), 'Imported', jsonb_build_object('n', g, 'pad', repeat('p', 150)) FROM generate_series(1, {events}) g",
+                    connection))
+                    await insert.ExecuteNonQueryAsync();
 
-            var ids = await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM outbox");
-            records = await scenario.WaitForEventsAsync([scenario.Topic("Bulk")], ids, TimeSpan.FromSeconds(180));
+                var ids = await scenario.ScalarAsync<Guid[]>("SELECT array_agg(id) FROM outbox");
+                records = await scenario.WaitForEventsAsync([scenario.Topic("Bulk")], ids, TimeSpan.FromSeconds(180));
+            }
         }
         finally
         {
-            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
             await sampling.CancelAsync();
             await sampler;
         }

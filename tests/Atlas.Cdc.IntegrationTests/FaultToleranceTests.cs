@@ -289,9 +289,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
         });
         List<Sandbox.KafkaRecord> first;
         // Slow acknowledgements and a small in-flight limit keep the reader inside the transaction for seconds.
-        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromMilliseconds(50));
-        try
+        using (RecoveryProbe.SlowKafka(environment.Kafka, TimeSpan.FromMilliseconds(50)))
         {
             await scenario.ScalarAsync<int>(
                 "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) " +
@@ -310,11 +308,6 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             Assert.InRange(published, 1000, 15_000); // SIGTERM really came in the middle
             first = await scenario.ReadTopicAsync(topic);
             output.WriteLine($"SIGTERM after {published} of 20,000 events were published");
-        }
-        finally
-        {
-            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
         }
 
         await using var restarted = await scenario.StartReadyRelayAsync();

@@ -67,11 +67,9 @@ public class LagAndReadinessTests(CdcEnvironment environment, ITestOutputHelper 
         var notReady = new List<string>();
         double maxLag = 0;
         var samples = 0;
-        // Slow acknowledgements and a small in-flight limit stretch delivery of one transaction over several seconds.
-        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromMilliseconds(50));
         var stopwatch = Stopwatch.StartNew();
-        try
+        // Slow acknowledgements and a small in-flight limit stretch delivery of one transaction over several seconds.
+        using (RecoveryProbe.SlowKafka(environment.Kafka, TimeSpan.FromMilliseconds(50)))
         {
             await scenario.ScalarAsync<int>(
                 "INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload) " +
@@ -89,11 +87,6 @@ public class LagAndReadinessTests(CdcEnvironment environment, ITestOutputHelper 
                 Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(120), $"{RelayProbe.Metric(metrics, published)} of {events} events published after 120 s");
                 await Task.Delay(100);
             }
-        }
-        finally
-        {
-            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
         }
 
         output.WriteLine($"{events} events in one transaction delivered in {stopwatch.Elapsed.TotalSeconds:F1} s; highest lag {maxLag:F1} s; " +
@@ -113,20 +106,13 @@ public class LagAndReadinessTests(CdcEnvironment environment, ITestOutputHelper 
         List<Guid> ids;
         TimeSpan notReadyAfter;
         // Brokers that answer, but only after 8 s: reachable, and yet no progress.
-        for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-            environment.Kafka.SetRoundTripTime(broker, TimeSpan.FromSeconds(8));
-        try
+        using (RecoveryProbe.SlowKafka(environment.Kafka, TimeSpan.FromSeconds(8)))
         {
             ids = await scenario.InsertAsync(RelayCoreTests.Rows("Stalled", 5));
             notReadyAfter = await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(7));
             var readiness = await RelayProbe.ReadinessAsync(relay);
             output.WriteLine($"/readyz 503 {notReadyAfter.TotalSeconds:F1} s after the insert: {readiness}");
             Assert.Contains("Kafka has acknowledged nothing for", readiness, StringComparison.Ordinal);
-        }
-        finally
-        {
-            for (var broker = 1; broker <= environment.Kafka.BrokerCount; broker++)
-                environment.Kafka.SetRoundTripTime(broker, TimeSpan.Zero);
         }
         Assert.True(notReadyAfter >= TimeSpan.FromSeconds(1.5), $"/readyz failed {notReadyAfter.TotalSeconds:F1} s after the insert, before Cdc:Kafka:UnhealthyAfter (2 s)");
         await scenario.WaitForEventsAsync([topic], ids);

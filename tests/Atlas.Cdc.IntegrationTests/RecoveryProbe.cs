@@ -84,7 +84,7 @@ internal static class RecoveryProbe
     public static List<string> Lines(RelayProcess relay, string text) =>
         [.. relay.Output.Split('\n').Where(line => line.Contains(text, StringComparison.Ordinal))];
 
-    /// <summary>Slows every broker, so that publishing many rows takes long enough to be interrupted; disposing restores them.</summary>
+    /// <summary>Makes every broker answer after <paramref name="roundTrip"/>, so that publishing takes long enough to watch or interrupt; disposing restores them.</summary>
     public static IDisposable SlowKafka(MockKafkaCluster kafka, TimeSpan roundTrip)
     {
         for (var id = 1; id <= kafka.BrokerCount; id++)
