@@ -10,8 +10,7 @@ public class MallocTuningTests
     {
         var glibc = OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc)
             && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
-        var operatorSettings = new[] { "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES" }
-            .Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
+        var operatorSettings = MallocTuning.OperatorVariables.Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
 
         var outcome = MallocTuning.Outcome;
 

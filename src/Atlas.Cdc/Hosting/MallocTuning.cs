@@ -28,6 +28,9 @@ internal static unsafe class MallocTuning
     private const int M_MMAP_THRESHOLD = -3;
     private const int M_ARENA_MAX = -8;
 
+    /// <summary>The operator's own malloc settings: when any of them is set, the relay changes nothing.</summary>
+    internal static readonly string[] OperatorVariables = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"];
+
     private static readonly Lazy<string> s_outcome = new(Apply);
 
     /// <summary>Applies the thresholds once per process (the first call) and says what was done, for the start-up log.</summary>
@@ -37,7 +40,7 @@ internal static unsafe class MallocTuning
     {
         if (!OperatingSystem.IsLinux())
             return "not Linux: malloc left as it is";
-        foreach (var variable in (string[])["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"])
+        foreach (var variable in OperatorVariables)
         {
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
                 return $"{variable} is set: malloc left as the environment says";
