@@ -72,13 +72,14 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
         long events, TimeSpan recv)
     {
-        var brokerCpuBefore = MockBrokerCpu.Seconds();
+        var brokerCpuBefore = LibrdkafkaThreadCpu.MockBrokers();
         await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
         var streamStart = WhenSlotActiveAsync(database, slot, relay);
         // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
         var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
         var relayCpu = ProcessStats.CpuSeconds(relay.ProcessId);
-        var brokerCpu = MockBrokerCpu.Seconds() - brokerCpuBefore;
+        var producerThreadsCpu = LibrdkafkaThreadCpu.Of(relay.ProcessId);
+        var brokerCpu = LibrdkafkaThreadCpu.MockBrokers() - brokerCpuBefore;
         var walsender = await database.SlotActivePidAsync(slot);
         var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
@@ -89,12 +90,13 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
             Console.Error.WriteLine(relay.Output);
         Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
                        $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
-                       $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s; " +
+                       $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up and {producerThreadsCpu:0.00} s librdkafka's threads, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s; " +
                        $"managed heap: {heap.AllocatedBytes / (double)events:N0} B allocated per event, start-up included, " +
                        $"{heap.Gen0}/{heap.Gen1}/{heap.Gen2} gen0/gen1/gen2 collections, {heap.PauseSeconds:0.000} s paused)");
         return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss)
         {
             BrokerCpuSeconds = brokerCpu,
+            ProducerThreadsCpuSeconds = producerThreadsCpu,
             StartupCpuSeconds = startupCpu,
         };
     }

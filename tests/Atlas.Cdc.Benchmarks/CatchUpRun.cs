@@ -31,6 +31,11 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
     /// <summary>CPU per event with start-up left out: what each further event of a longer catch-up costs.</summary>
     public double? StreamingCpuMicrosecondsPerEvent => (RelayCpuSeconds - StartupCpuSeconds) * 1e6 / Events;
 
+    /// <summary>The part of <see cref="RelayCpuSeconds"/> spent on librdkafka's own threads (<see cref="LibrdkafkaThreadCpu"/>).</summary>
+    public double? ProducerThreadsCpuSeconds { get; init; }
+
+    public double? ProducerThreadsMicrosecondsPerEvent => ProducerThreadsCpuSeconds * 1e6 / Events;
+
     /// <summary>CPU of the mock brokers (in the benchmark's process) while this relay ran: theirs, not the relay's.</summary>
     public double? BrokerCpuSeconds { get; init; }
 

@@ -42,6 +42,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
             ?? throw new InvalidOperationException("The relay is ready but no walsender holds its slot.");
         var run = await MeasureAsync("relay", database, Topics, "atlas_cdc_relay",
             processCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
+            producerThreadsCpu: () => LibrdkafkaThreadCpu.Of(relay.ProcessId),
             backendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
             floor);
         run = run with { RelayHistogram = await relay.EndToEndLatencyAsync() };
@@ -68,11 +69,12 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         await using var polling = PollingRelayProcess.Start(environment, database, Topics, options.KafkaProperties());
         return await MeasureAsync("polling relay", database, Topics, "atlas_poll_relay",
             processCpu: () => ProcessStats.CpuSeconds(polling.ProcessId),
+            producerThreadsCpu: () => LibrdkafkaThreadCpu.Of(polling.ProcessId),
             backendCpu: () => CatchUpBenchmark.BackendCpuAsync(database, "atlas_poll_relay"));
     }
 
     private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string topicPrefix, string role,
-        Func<double?> processCpu, Func<Task<double?>> backendCpu, SourceLatencyProbe? floor = null)
+        Func<double?> processCpu, Func<double?> producerThreadsCpu, Func<Task<double?>> backendCpu, SourceLatencyProbe? floor = null)
     {
         await using var probe = LatencyProbe.Start(environment.Kafka.BootstrapServers, topicPrefix + ".order");
         // One row end to end first: the relay streams and the consumer is attached before the clock starts.
@@ -83,6 +85,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
 
         await database.ResetStatisticsAsync();
         var processCpuBefore = processCpu();
+        var producerThreadsCpuBefore = producerThreadsCpu();
         var backendCpuBefore = await backendCpu();
         var since = DateTimeOffset.UtcNow;
         Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
@@ -92,13 +95,17 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
             await floor.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(10));
         var latency = probe.Measure(since);
         var processCpuUsed = processCpu() - processCpuBefore;
+        var producerThreadsCpuUsed = producerThreadsCpu() - producerThreadsCpuBefore;
         var backendCpuUsed = await backendCpu() - backendCpuBefore;
         await Task.Delay(1200); // table counters reach pg_stat_user_tables about once a second
         var statements = await database.StatementLoadAsync(role);
         var table = await database.OutboxLoadAsync();
-        var run = new LiveRun(since, load.Transactions, latency, processCpuUsed, backendCpuUsed, statements, table);
+        var run = new LiveRun(since, load.Transactions, latency, processCpuUsed, backendCpuUsed, statements, table)
+        {
+            ProducerThreadsCpuSeconds = producerThreadsCpuUsed,
+        };
         Progress.Write($"live ({who}): {latency.Count:N0} of {load.Transactions:N0} seen; p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms, " +
-                       $"max {latency.Max:0.0} ms; process CPU {processCpuUsed:0.0} s, backend CPU {backendCpuUsed:0.0} s");
+                       $"max {latency.Max:0.0} ms; process CPU {processCpuUsed:0.0} s (librdkafka's threads {producerThreadsCpuUsed:0.0} s), backend CPU {backendCpuUsed:0.0} s");
         return run;
     }
 }

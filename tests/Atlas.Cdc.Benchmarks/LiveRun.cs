@@ -10,5 +10,8 @@ internal sealed record LiveRun(DateTimeOffset Since, long Committed, LatencyStat
     /// <summary>The relay's own view, commit to Kafka's acknowledgement (its histogram; null for the polling relay).</summary>
     public PrometheusHistogram? RelayHistogram { get; init; }
 
+    /// <summary>The part of <see cref="ProcessCpuSeconds"/> spent on librdkafka's own threads (<see cref="LibrdkafkaThreadCpu"/>).</summary>
+    public double? ProducerThreadsCpuSeconds { get; init; }
+
     public long Missing => Committed - Latency.Count;
 }

@@ -25,7 +25,8 @@ internal static class Report
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
                 $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {c.Ratio:0.00}** from process start " +
                 $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}); " +
-                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event ({c.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(c.StartupCpuSeconds)} of start-up), " +
+                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event ({c.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(c.StartupCpuSeconds)} of start-up; " +
+                $"librdkafka's own threads {c.ProducerThreadsMicrosecondsPerEvent:0.0} of it), " +
                 $"its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {c.RelayToWalsenderCpu:0.00}** " +
                 $"(mock brokers {c.BrokerCpuSeconds:0.0} s, not counted) | " +
                 $"ratio ≥ 1.0 from process start; relay CPU ≤ walsender CPU | {Met(c.Ratio >= 1.0)} ratio; {Met(c.RelayToWalsenderCpu <= 1.0)} CPU |");
@@ -47,7 +48,7 @@ internal static class Report
                 $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
                 (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
                 $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)}; " +
-                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)}, its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {r.ProcessCpuSeconds / r.BackendCpuSeconds:0.00}** | " +
+                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)} (librdkafka's own threads {PerEvent(r.ProducerThreadsCpuSeconds, r.Committed)} of it), its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {r.ProcessCpuSeconds / r.BackendCpuSeconds:0.00}** | " +
                 $"p99 ≤ source floor p99 + 10 ms; relay CPU ≤ walsender CPU; every event seen | " +
                 $"{Met(r.Latency.P99 <= live.SourceFloor?.P99 + 10)} p99; {Met(r.ProcessCpuSeconds <= r.BackendCpuSeconds)} CPU; {Met(r.Missing == 0)} seen |");
         }
@@ -128,8 +129,8 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
         text.AppendLine();
-        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | CPU per event | Streaming CPU per event | Walsender CPU | Walsender CPU per event | Relay / walsender CPU | Mock brokers CPU | Peak RSS |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | CPU per event | Streaming CPU per event | librdkafka's threads per event | Walsender CPU | Walsender CPU per event | Relay / walsender CPU | Mock brokers CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var run in catchUp.Runs)
         {
             var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
@@ -137,7 +138,7 @@ internal static class Report
             text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
                             $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
                             $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
-                            $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | " +
+                            $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {run.ProducerThreadsMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | " +
                             $"{run.WalsenderMicrosecondsPerEvent:0.0} µs | {run.RelayToWalsenderCpu:0.00} | {Seconds(run.BrokerCpuSeconds)} | {Mib(run.PeakRss)} |");
         }
     }
