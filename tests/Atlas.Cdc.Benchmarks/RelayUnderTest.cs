@@ -98,7 +98,11 @@ internal sealed class RelayUnderTest : IAsyncDisposable
         while (true)
         {
             if (_process.HasExited)
-                throw new InvalidOperationException($"The relay exited while the benchmark waited for {target} events:\n{_process.Output}");
+            {
+                // Waiting for the exit also drains what it printed last.
+                var exitCode = await _process.WaitForExitAsync(TimeSpan.FromSeconds(5));
+                throw new InvalidOperationException($"The relay exited with code {exitCode} while the benchmark waited for {target} events:\n{_process.Output}");
+            }
             long published;
             try
             {
