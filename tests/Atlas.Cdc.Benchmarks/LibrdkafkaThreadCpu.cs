@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
@@ -11,8 +9,6 @@ namespace Atlas.Cdc.Benchmarks;
 /// </summary>
 internal static class LibrdkafkaThreadCpu
 {
-    private const double TicksPerSecond = 100; // sysconf(_SC_CLK_TCK), as in ProcessStats
-
     /// <summary>The mock brokers (and the benchmark's own clients): this process's librdkafka threads.</summary>
     public static double MockBrokers() => Seconds("/proc/self/task");
 
@@ -31,7 +27,7 @@ internal static class LibrdkafkaThreadCpu
 
     private static double Seconds(string tasks)
     {
-        long ticks = 0;
+        double seconds = 0;
         foreach (var task in Directory.EnumerateDirectories(tasks))
         {
             try
@@ -39,16 +35,14 @@ internal static class LibrdkafkaThreadCpu
                 var stat = File.ReadAllText(Path.Combine(task, "stat"));
                 var open = stat.IndexOf('(');
                 var close = stat.LastIndexOf(')');
-                if (open < 0 || close < open || !stat.AsSpan(open + 1, close - open - 1).StartsWith("rdk:", StringComparison.Ordinal))
-                    continue;
-                var fields = stat[(close + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                if (open >= 0 && close > open && stat.AsSpan(open + 1, close - open - 1).StartsWith("rdk:", StringComparison.Ordinal))
+                    seconds += ProcessStats.CpuSecondsOf(stat);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // The thread ended between listing and reading.
             }
         }
-        return ticks / TicksPerSecond;
+        return seconds;
     }
 }

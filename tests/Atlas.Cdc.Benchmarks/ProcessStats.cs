@@ -12,17 +12,22 @@ internal static class ProcessStats
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // Fields after the command name, which is in parentheses and may contain spaces.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var user = long.Parse(fields[11], CultureInfo.InvariantCulture);
-            var system = long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return (user + system) / s_ticksPerSecond;
+            return CpuSecondsOf(File.ReadAllText($"/proc/{pid}/stat"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+    }
+
+    /// <summary>User + system CPU seconds from the text of a /proc stat file: a process's, or one thread's (task/TID/stat).</summary>
+    public static double CpuSecondsOf(string stat)
+    {
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var user = long.Parse(fields[11], CultureInfo.InvariantCulture);
+        var system = long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (user + system) / s_ticksPerSecond;
     }
 
     /// <summary>Peak resident set size (VmHWM) in bytes; null when the process is gone.</summary>
