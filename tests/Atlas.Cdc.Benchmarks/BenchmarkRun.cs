@@ -8,6 +8,16 @@ internal static class BenchmarkRun
 {
     public static async Task<int> RunAsync(BenchmarkOptions options)
     {
+        var missing = Prerequisites.Missing();
+        if (missing.Count > 0)
+        {
+            Console.Error.WriteLine("error: the benchmark needs tools this machine does not have:");
+            foreach (var line in missing)
+                Console.Error.WriteLine("  - " + line);
+            Console.Error.WriteLine("Run `bash scripts/prerequisites.sh` (as root or with sudo) once: it installs them, as the tests' command does.");
+            return 2;
+        }
+
         var total = Stopwatch.StartNew();
         string relayBuild;
         string? relayAssembly = null;
