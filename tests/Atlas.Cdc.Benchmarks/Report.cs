@@ -16,29 +16,29 @@ internal static class Report
         text.AppendLine("|---|---|---|---|---|---|");
         if (catchUp is { Relay: var c })
         {
-            var ratios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.Ratio:0.00}"));
+            var ratios = string.Join(", ", catchUp.Baseline.Select(b => Ratio(b.Ratio, 1.0)));
             var streamingRatios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.StreamingRatio:0.00}"));
             text.AppendLine(
                 $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~100 B payload) waiting in the slot, delivered and acknowledged; " +
                 $"median of {catchUp.Baseline.Count} rounds | " +
                 $"**{c.Rate:N0} ev/s** ({c.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.StreamStart.TotalSeconds:0.00} s; " +
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
-                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {c.Ratio:0.00}** from process start " +
+                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {Ratio(c.Ratio, 1.0)}** from process start " +
                 $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}); " +
                 $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event ({c.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(c.StartupCpuSeconds)} of start-up; " +
                 $"librdkafka's own threads {c.ProducerThreadsMicrosecondsPerEvent:0.0} of it), " +
-                $"its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {c.RelayToWalsenderCpu:0.00}** " +
+                $"its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {Ratio(c.RelayToWalsenderCpu, 1.0)}** " +
                 $"(mock brokers {c.BrokerCpuSeconds:0.0} s, not counted) | " +
                 $"ratio ≥ 1.0 from process start; relay CPU ≤ walsender CPU | {Met(c.Ratio >= 1.0)} ratio; {Met(c.RelayToWalsenderCpu <= 1.0)} CPU |");
         }
         if (catchUp is { AvroRounds: [_, ..] avroRounds })
         {
             var median = avroRounds.OrderBy(p => p.Avro.Rate / p.Json.Rate).ElementAt((avroRounds.Count - 1) / 2);
-            var ratios = string.Join(", ", avroRounds.Select(p => $"{p.Avro.Rate / p.Json.Rate:0.00}"));
+            var ratios = string.Join(", ", avroRounds.Select(p => Ratio(p.Avro.Rate / p.Json.Rate, 0.8)));
             text.AppendLine(
                 $"| 1b | Catch-up as row 1 with Avro values (`Cdc__Value__Format=Avro`, schema registry stand-in), each round right after Json's; median round | " +
                 $"**{median.Avro.Rate:N0} ev/s, relay CPU {median.Avro.CpuMicrosecondsPerEvent:0.0} µs/event** (streaming {median.Avro.StreamingRate:N0} ev/s) | " +
-                $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {median.Avro.Rate / median.Json.Rate:0.00}** (rounds: {ratios}) | " +
+                $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {Ratio(median.Avro.Rate / median.Json.Rate, 0.8)}** (rounds: {ratios}) | " +
                 $"Avro ≥ 0.8 of Json | {Met(median.Avro.Rate / median.Json.Rate >= 0.8)} |");
         }
         if (live is { Relay: { } r })
@@ -48,7 +48,7 @@ internal static class Report
                 $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
                 (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
                 $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)}; " +
-                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)} (librdkafka's own threads {PerEvent(r.ProducerThreadsCpuSeconds, r.Committed)} of it), its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {r.ProcessCpuSeconds / r.BackendCpuSeconds:0.00}** | " +
+                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)} (librdkafka's own threads {PerEvent(r.ProducerThreadsCpuSeconds, r.Committed)} of it), its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {Ratio(r.ProcessCpuSeconds / r.BackendCpuSeconds, 1.0)}** | " +
                 $"p99 ≤ source floor p99 + 10 ms; relay CPU ≤ walsender CPU; every event seen | " +
                 $"{Met(r.Latency.P99 <= live.SourceFloor?.P99 + 10)} p99; {Met(r.ProcessCpuSeconds <= r.BackendCpuSeconds)} CPU; {Met(r.Missing == 0)} seen |");
         }
@@ -56,7 +56,7 @@ internal static class Report
         {
             text.AppendLine(
                 $"| 3 | One transaction of {b.Events:N0} events ({b.PayloadBytes / 1e6:0} MB of payload) | " +
-                $"**delivered {b.Deliver.TotalSeconds:0.0} s after COMMIT ({b.Events / b.Deliver.TotalSeconds:N0} ev/s); peak RSS {Mib(b.PeakRss)}** (idle {Mib(b.IdleRss)}) | " +
+                $"**delivered {b.Deliver.TotalSeconds:0.0} s after COMMIT ({b.Events / b.Deliver.TotalSeconds:N0} ev/s); peak RSS {MibAgainst(b.PeakRss, 128)}** (idle {Mib(b.IdleRss)}) | " +
                 $"pg_recvlogical reads the same transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | peak RSS < 128 MiB | {Met(b.PeakRss < 128L * 1024 * 1024)} |");
         }
         if (catchUp?.Polling is not null || live?.Polling is not null)
@@ -178,6 +178,19 @@ internal static class Report
     private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:0} MiB" : "n/a";
 
     private static string Met(bool met) => met ? "met" : "**not met**";
+
+    /// <summary>A ratio held against a target: two decimals, or three where two would print the target itself.</summary>
+    private static string Ratio(double? value, double target) => value switch
+    {
+        null => "n/a",
+        { } v when $"{v:0.00}" == $"{target:0.00}" && v != target => $"{v:0.000}",
+        { } v => $"{v:0.00}",
+    };
+
+    /// <summary>A size held against a limit in MiB: whole MiB, or one decimal where rounding would print the limit itself.</summary>
+    private static string MibAgainst(long? bytes, int limitMib) => bytes is { } b && $"{b / 1048576.0:0}" == $"{limitMib}"
+        ? $"{b / 1048576.0:0.0} MiB"
+        : Mib(bytes);
 
     private static string PerEvent(double? cpuSeconds, long events) => cpuSeconds is { } seconds ? $"{seconds * 1e6 / events:0} µs/event" : "n/a";
 
