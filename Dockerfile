@@ -14,10 +14,14 @@ FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says.
-# DOTNET_GCgen0size: a 4 MiB gen0 budget instead of the cache-sized default. The relay sets it itself when it is
-# unset, by replacing itself once at start (Hosting/Gen0Budget.cs); set here, that second start is spared.
+# DOTNET_GCgen0size (a 4 MiB gen0 budget instead of the cache-sized default) and glibc's malloc settings for
+# librdkafka's copies: the relay adds them itself when they are unset, by replacing itself once at start
+# (Hosting/StartupEnvironment.cs); set here, that second start is spared.
 ENV Cdc__Http__Url="http://0.0.0.0:8080" \
-    DOTNET_GCgen0size=0x400000
+    DOTNET_GCgen0size=0x400000 \
+    MALLOC_MMAP_THRESHOLD_=4194304 \
+    MALLOC_TRIM_THRESHOLD_=262144 \
+    MALLOC_ARENA_MAX=2
 EXPOSE 8080
 # The non-root user the .NET images provide.
 USER $APP_UID
