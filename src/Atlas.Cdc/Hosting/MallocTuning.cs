@@ -65,7 +65,7 @@ internal static unsafe class MallocTuning
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
                 return $"{variable} is set: malloc left as the environment says";
         }
-        if (!IsGlibc() || !NativeLibrary.TryGetExport(NativeLibrary.Load("libc.so.6"), "mallopt", out var export))
+        if (!TryLoadGlibc(out var libc) || !NativeLibrary.TryGetExport(libc, "mallopt", out var export))
             return "not glibc: malloc left as it is";
         // The process was not replaced with the variables: mallopt sets the thresholds, and the cap stops glibc
         // making arenas beyond those the runtime's threads already have.
@@ -76,7 +76,12 @@ internal static unsafe class MallocTuning
             : "glibc refused the malloc settings: left as they were";
     }
 
+    private static bool IsGlibc() => TryLoadGlibc(out _);
+
     // gnu_get_libc_version exists in glibc only: musl would accept and ignore these settings.
-    private static bool IsGlibc() =>
-        OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out var libc) && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
+    private static bool TryLoadGlibc(out IntPtr libc)
+    {
+        libc = IntPtr.Zero;
+        return OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libc.so.6", out libc) && NativeLibrary.TryGetExport(libc, "gnu_get_libc_version", out _);
+    }
 }
