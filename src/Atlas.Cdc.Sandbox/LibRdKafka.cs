@@ -1,20 +1,34 @@
 using System.Runtime.InteropServices;
-using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.Sandbox;
 
 /// <summary>
 /// The few librdkafka entry points the mock cluster needs; the mock API is experimental and has no managed wrapper
-/// in Confluent.Kafka. They bind to the library Confluent.Kafka itself loaded from its package
-/// (<see cref="NativeLibrdkafka"/>): one librdkafka per process, the one the producer uses.
+/// in Confluent.Kafka. They bind to the very file Confluent.Kafka loaded from its package: one librdkafka per
+/// process (two copies would mean two sets of globals and threads). Only the sandbox binds them; the relay never does.
 /// </summary>
 internal static partial class LibRdKafka
 {
     private const string Library = "librdkafka";
 
+    private static readonly Lazy<IntPtr> s_handle = new(() => NativeLibrary.Load(LoadedPath()));
+
     static LibRdKafka() =>
         NativeLibrary.SetDllImportResolver(typeof(LibRdKafka).Assembly,
-            (name, _, _) => name == Library ? NativeLibrdkafka.Handle : IntPtr.Zero);
+            (name, _, _) => name == Library ? s_handle.Value : IntPtr.Zero);
+
+    /// <summary>The librdkafka file mapped into this process after Confluent.Kafka loaded it its own way.</summary>
+    public static string LoadedPath()
+    {
+        _ = Confluent.Kafka.Library.VersionString;
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            var slash = line.IndexOf('/', StringComparison.Ordinal);
+            if (slash >= 0 && line.AsSpan(slash).Contains("librdkafka", StringComparison.Ordinal))
+                return line[slash..];
+        }
+        throw new InvalidOperationException("Confluent.Kafka loaded no librdkafka file into this process.");
+    }
 
     /// <summary>rd_kafka_type_t RD_KAFKA_PRODUCER.</summary>
     public const int ProducerType = 0;

@@ -5,6 +5,7 @@ using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Schemas.CloudEvents;
 using Atlas.Cdc.Tracking;
+using Confluent.Kafka;
 
 namespace Atlas.Cdc.UnitTests;
 
@@ -22,9 +23,9 @@ public class CloudEventsWriterTests
     private static readonly TrackedTransaction s_transaction =
         new AcknowledgementTracker(10, 1000).Begin(1, new DateTimeOffset(2026, 11, 22, 5, 3, 0, 123, 456, TimeSpan.Zero));
 
-    private static OutgoingMessage Message() => new() { Key = s_event.AggregateId, Value = s_event.Payload };
+    private static Message<byte[]?, byte[]?> Message() => new() { Key = s_event.AggregateId, Value = s_event.Payload, Headers = [] };
 
-    private static string? Header(OutgoingMessage message, string name) =>
+    private static string? Header(Message<byte[]?, byte[]?> message, string name) =>
         message.Headers.TryGetLastBytes(name, out var value) ? Encoding.UTF8.GetString(value!) : null;
 
     [Fact]

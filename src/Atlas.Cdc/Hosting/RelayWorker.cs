@@ -37,8 +37,7 @@ internal sealed class RelayWorker(
         var target = PostgresConnectionStrings.Describe(_options.Postgres.ConnectionString);
         _logger.LogInformation("Relaying inserts on {Table} from PostgreSQL {Target} to Kafka {Bootstrap}",
             table, target, _options.Kafka.BootstrapServers);
-        _logger.LogInformation("librdkafka {Version} from {Path}; built-in features: {Features}; {Malloc}; {Gen0Budget}",
-            NativeLibrdkafka.Version, NativeLibrdkafka.Path, NativeLibrdkafka.BuiltinFeatures, MallocTuning.Outcome, Gen0Budget.Outcome);
+        _logger.LogInformation("Kafka client: Confluent.Kafka on librdkafka {Version}", Confluent.Kafka.Library.VersionString);
 
         KafkaPublisher? publisher = null;
         ulong acknowledgedLsn = 0;
@@ -92,15 +91,21 @@ internal sealed class RelayWorker(
                         break;
                 }
 
-                var drained = publisher.Failure is null && await WaitForDrainAsync(outcome.Tracker, stoppingToken);
                 // What Kafka acknowledged is safe to skip next time, even though this session could not confirm it.
                 acknowledgedLsn = Math.Max(acknowledgedLsn, outcome.AcknowledgedLsn);
-                if (!drained)
+                if (publisher.Failure is not null)
                 {
-                    // A broken producer, or one still holding unacknowledged events: start clean, so copies sent by
-                    // the next session cannot interleave with old retries.
+                    // Replaced only once every message has its report: Confluent's client never reports the messages
+                    // that Dispose drops, and their state would stay allocated. A failed client fails them quickly.
+                    await WaitForReportsAsync(publisher, stoppingToken);
                     publisher.Dispose();
                     publisher = null;
+                }
+                else if (publisher.QueuedMessages > 0)
+                {
+                    // A healthy producer keeps them, in order; the next session's events follow once they are answered.
+                    _logger.LogInformation("{Count} messages of the ended session are still in the Kafka producer; the next session publishes after them",
+                        publisher.QueuedMessages);
                 }
             }
         }
@@ -119,8 +124,14 @@ internal sealed class RelayWorker(
 
     void ISessionReporter.Confirmed(ulong lsn) => status.ConfirmedLsn = lsn;
 
-    private async Task<bool> WaitForDrainAsync(Tracking.AcknowledgementTracker? tracker, CancellationToken cancellationToken) =>
-        tracker is null || await tracker.WaitForDrainAsync(_options.ShutdownTimeout, cancellationToken);
+    /// <summary>Waits until every message handed to the producer has its delivery report, or the relay stops.</summary>
+    private async Task WaitForReportsAsync(KafkaPublisher publisher, CancellationToken cancellationToken)
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (publisher.QueuedMessages > 0 && await poll.TickAsync(cancellationToken))
+        {
+        }
+    }
 
     private void Exit(int exitCode, string message)
     {

@@ -9,8 +9,8 @@ namespace Atlas.Cdc.Publishing;
 
 /// <summary>
 /// Maps an outbox row to its Kafka message: key, value and headers as README's message contract says. Holds no
-/// mutable state: the publishing loop builds events and librdkafka's delivery thread builds dead letters with it
-/// at the same time, for different transactions.
+/// mutable state: the publishing loop builds events and the producer's delivery thread builds dead letters with it
+/// at the same time, for different transactions. The producer copies every message when it is produced.
 /// </summary>
 internal sealed class KafkaMessageFactory(TopicNamer topics)
 {
@@ -19,23 +19,22 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) => topics.For(outboxEvent.AggregateType, outboxEvent.EventType);
 
     /// <summary>
-    /// Builds the message into <paramref name="reuse"/> (emptied first) or, when null, a new one. The publishing loop
-    /// passes its own instance: librdkafka copies the message when it is produced. <paramref name="warning"/> says what
-    /// in the row's headers could not be carried as-is.
+    /// Builds the event's message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.
     /// </summary>
-    public OutgoingMessage Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning, OutgoingMessage? reuse = null)
+    public Message<byte[]?, byte[]?> Create(OutboxEvent outboxEvent, TrackedTransaction transaction, out string? warning)
     {
-        var message = reuse ?? new OutgoingMessage();
-        message.Clear();
-        message.Key = outboxEvent.AggregateId;
-        message.Value = outboxEvent.Payload;
-        message.Timestamp = new Timestamp(transaction.CommitTime);
-        var headers = message.Headers;
+        var headers = new Headers();
         AddStandardHeaders(headers, outboxEvent.Id, outboxEvent.EventType, outboxEvent.AggregateTypeBytes, transaction);
         if (MessageHeaders.ForOrigin(outboxEvent.Origin) is { } origin)
             headers.Add(origin, s_true);
         warning = outboxEvent.Headers is { } json ? AddRowHeaders(headers, json) : null;
-        return message;
+        return new Message<byte[]?, byte[]?>
+        {
+            Key = outboxEvent.AggregateId,
+            Value = outboxEvent.Payload,
+            Timestamp = new Timestamp(transaction.CommitTime),
+            Headers = headers,
+        };
     }
 
     /// <summary>
@@ -43,12 +42,12 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     /// are cut to <see cref="MaxDeadLetterFieldBytes"/> (listed in <see cref="MessageHeaders.DeadLetterTruncated"/>):
     /// an event refused for a huge key or event type must not have its dead letter refused for the same reason.
     /// </summary>
-    public OutgoingMessage CreateDeadLetter(OutboxEvent outboxEvent, TrackedTransaction transaction,
+    public Message<byte[]?, byte[]?> CreateDeadLetter(OutboxEvent outboxEvent, TrackedTransaction transaction,
         string originalTopic, string reason, int maxPayloadBytes)
     {
         var truncated = new List<string>();
-        var message = new OutgoingMessage { Timestamp = new Timestamp(transaction.CommitTime) };
-        var headers = message.Headers;
+        var headers = new Headers();
+        var message = new Message<byte[]?, byte[]?> { Timestamp = new Timestamp(transaction.CommitTime), Headers = headers };
         AddStandardHeaders(headers, outboxEvent.Id,
             Bounded(outboxEvent.EventType, MessageHeaders.EventType, truncated),
             Bounded(outboxEvent.AggregateTypeBytes, MessageHeaders.AggregateType, truncated),
@@ -80,13 +79,13 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         return value[..length];
     }
 
-    private static void AddStandardHeaders(OutgoingHeaders headers, byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction)
+    private static void AddStandardHeaders(Headers headers, byte[] id, byte[] eventType, byte[] aggregateType, TrackedTransaction transaction)
     {
-        headers.Add(MessageHeaders.Encoded.Id, id);
-        headers.Add(MessageHeaders.Encoded.EventType, eventType);
-        headers.Add(MessageHeaders.Encoded.AggregateType, aggregateType);
-        headers.Add(MessageHeaders.Encoded.CommitLsn, transaction.CommitLsnHeader);
-        headers.Add(MessageHeaders.Encoded.CommitTime, transaction.CommitTimeHeader);
+        headers.Add(MessageHeaders.Id, id);
+        headers.Add(MessageHeaders.EventType, eventType);
+        headers.Add(MessageHeaders.AggregateType, aggregateType);
+        headers.Add(MessageHeaders.CommitLsn, transaction.CommitLsnHeader);
+        headers.Add(MessageHeaders.CommitTime, transaction.CommitTimeHeader);
     }
 
     /// <summary>The LSN as PostgreSQL prints it (<c>0/16B3748</c>), formatted straight to UTF-8.</summary>
@@ -101,7 +100,7 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
     /// Adds every entry of the row's headers object: strings as they are, other values as JSON text, JSON null as
     /// a null header value. JSON that is not an object is carried whole in <see cref="MessageHeaders.RawHeaders"/>.
     /// </summary>
-    internal static string? AddRowHeaders(OutgoingHeaders headers, byte[] json)
+    internal static string? AddRowHeaders(Headers headers, byte[] json)
     {
         JsonDocument document;
         try

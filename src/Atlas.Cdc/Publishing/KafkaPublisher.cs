@@ -1,7 +1,6 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Publishing.Native;
 using Atlas.Cdc.Schemas;
 using Atlas.Cdc.Tracking;
 using Confluent.Kafka;
@@ -10,14 +9,15 @@ using NpgsqlTypes;
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>
-/// Sends outbox events to Kafka with an idempotent, never-give-up producer and reports each acknowledgement to
-/// the <see cref="AcknowledgementTracker"/>. Events Kafka refuses for good go to the dead-letter topic (or halt
-/// the relay, by policy); the tracker counts them done only once the dead letter itself is acknowledged.
+/// Sends outbox events to Kafka through one long-lived Confluent.Kafka producer (idempotent, never gives up) and
+/// reports each acknowledgement to the <see cref="AcknowledgementTracker"/>. Events Kafka refuses for good go to the
+/// dead-letter topic (or halt the relay, by policy); the tracker counts them done only once the dead letter itself
+/// is acknowledged. Delivery reports, errors and log lines arrive on the client's own threads.
 /// </summary>
 internal sealed class KafkaPublisher : IDisposable
 {
-    private readonly LibrdkafkaProducer _producer;
-    private readonly byte[] _deadLetterTopic;
+    private readonly IProducer<byte[]?, byte[]?> _producer;
+    private readonly string _deadLetterTopic;
     private readonly TopicMetadataWarmer _topicMetadata;
     private readonly KafkaMessageFactory _messages;
     private readonly MessageValueEncoder? _values;
@@ -26,7 +26,6 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly ILogger _logger;
     private readonly int _maxDeadLetterPayload;
     private readonly FailureLatch _failure = new();
-    private readonly OutgoingMessage _outgoing = new(); // Send's own: librdkafka copies each message at produce
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
@@ -36,14 +35,17 @@ internal sealed class KafkaPublisher : IDisposable
         _metrics = metrics;
         _logger = logger;
         _messages = new KafkaMessageFactory(new TopicNamer(options.TopicTemplate));
-        _deadLetterTopic = LibrdkafkaProducer.CString(options.DeadLetter.Topic);
+        _deadLetterTopic = options.DeadLetter.Topic;
         var config = ProducerSettings.Build(options.Kafka);
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
             ? parsed - 64 * 1024
             : 1_000_000 - 64 * 1024;
         try
         {
-            _producer = new LibrdkafkaProducer(config, OnDelivered, OnError, OnLog);
+            _producer = new ProducerBuilder<byte[]?, byte[]?>(config)
+                .SetErrorHandler((_, error) => OnError(error))
+                .SetLogHandler((_, log) => OnLog(log))
+                .Build();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
         {
@@ -51,16 +53,29 @@ internal sealed class KafkaPublisher : IDisposable
             throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
         }
         _values = MessageValueEncoder.Create(options, schemaMetrics, logger);
-        _topicMetadata = new TopicMetadataWarmer(_producer, logger);
+        _topicMetadata = new TopicMetadataWarmer(_producer.Handle, logger);
     }
 
     /// <summary>Set when the publisher can no longer be trusted; the session ends and, unless fatal, starts over.</summary>
     public PublishFailure? Failure => _failure.Current;
 
-    /// <summary>Messages handed to librdkafka (events and dead letters) whose delivery report has not arrived yet.</summary>
+    /// <summary>Messages handed to the producer (events and dead letters) whose delivery report has not arrived yet.</summary>
     public long QueuedMessages => Interlocked.Read(ref _queuedMessages);
 
-    /// <summary>False while librdkafka reports every broker down.</summary>
+    /// <summary>
+    /// Waits until no message of an earlier session is left without its report, so a new session's copies never pile
+    /// up behind them (a broker outage across a PostgreSQL restart would otherwise add a session's worth each time).
+    /// </summary>
+    public async Task WaitForEarlierMessagesAsync(CancellationToken cancellationToken)
+    {
+        if (QueuedMessages == 0)
+            return;
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (QueuedMessages > 0 && Failure is null)
+            await poll.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>False while the client reports every broker down.</summary>
     public bool BrokersReachable => !_brokersDown;
 
     /// <summary>Why message values cannot be written right now (the schema registry is unavailable), or null.</summary>
@@ -69,10 +84,11 @@ internal sealed class KafkaPublisher : IDisposable
     /// <summary>
     /// Hands an event to Kafka; its acknowledgement (or dead letter) is reported to the delivery's tracker. The event
     /// must already be counted there (<see cref="AcknowledgementTracker.Sent"/>, done by <see cref="PublishQueue"/>).
-    /// Called from one thread at a time (the publishing loop), in commit order. It may wait for the schema registry;
-    /// <paramref name="cancellationToken"/> ends that wait (<see cref="OperationCanceledException"/>, nothing sent).
+    /// Called by one loop at a time, in commit order. Completes synchronously unless it has to wait for the schema
+    /// registry or for room in the producer's queue; <paramref name="cancellationToken"/> ends such a wait
+    /// (<see cref="OperationCanceledException"/>, nothing sent).
     /// </summary>
-    public void Send(Delivery delivery, CancellationToken cancellationToken = default)
+    public async ValueTask SendAsync(Delivery delivery, CancellationToken cancellationToken = default)
     {
         var outboxEvent = delivery.Event;
         var transaction = delivery.Transaction;
@@ -92,13 +108,13 @@ internal sealed class KafkaPublisher : IDisposable
         }
 
         _topicMetadata.Seen(topic.Name);
-        var message = _messages.Create(outboxEvent, transaction, out var warning, _outgoing);
+        var message = _messages.Create(outboxEvent, transaction, out var warning);
         if (warning is not null)
         {
             _metrics.HeaderWarnings.Add(1);
             _logger.LogWarning("Event {OutboxEventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
         }
-        if (_values?.Apply(message, outboxEvent, transaction, topic.Name, cancellationToken) is { } refusal)
+        if (_values is not null && await _values.ApplyAsync(message, outboxEvent, transaction, topic.Name, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
             DeadLetter(delivery, topic.Name, refusal);
             return;
@@ -106,14 +122,12 @@ internal sealed class KafkaPublisher : IDisposable
 
         while (true)
         {
-            Interlocked.Increment(ref _queuedMessages);
-            if (_producer.Produce(topic.NativeName, message, delivery) is not { } error)
+            if (TryProduce(topic.Name, message, delivery) is not { } error)
                 return;
-            Interlocked.Decrement(ref _queuedMessages);
             if (error.Code == ErrorCode.Local_QueueFull)
             {
                 // Only reachable when queue.buffering.max.* is set below the relay's in-flight limits.
-                Thread.Sleep(1);
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             if (error.IsFatal)
@@ -124,11 +138,44 @@ internal sealed class KafkaPublisher : IDisposable
         }
     }
 
-    /// <summary>librdkafka's delivery report for an event or a dead letter (the polling thread; null when acknowledged).</summary>
-    private void OnDelivered(object state, Error? error)
+    /// <summary>Queues the message in the producer; returns null when queued (its report then comes exactly once), else why not.</summary>
+    private Error? TryProduce(string topic, Message<byte[]?, byte[]?> message, Delivery delivery)
+    {
+        Interlocked.Increment(ref _queuedMessages);
+        try
+        {
+            _producer.Produce(topic, message, delivery.ReportHandler);
+            return null;
+        }
+        catch (ProduceException<byte[]?, byte[]?> e)
+        {
+            Interlocked.Decrement(ref _queuedMessages);
+            return e.Error;
+        }
+        catch (KafkaException e)
+        {
+            Interlocked.Decrement(ref _queuedMessages);
+            return e.Error;
+        }
+    }
+
+    /// <summary>The delivery report of an event or of its dead letter, on the producer's polling thread.</summary>
+    private void OnDelivered(Delivery delivery, DeliveryReport<byte[]?, byte[]?> report)
     {
         Interlocked.Decrement(ref _queuedMessages);
-        var delivery = (Delivery)state;
+        // An exception must not escape into the client's polling thread: it would only surface on a later call.
+        try
+        {
+            OnDelivered(delivery, report.Error.IsError ? report.Error : null);
+        }
+        catch (Exception e)
+        {
+            Fail(new PublishFailure($"Handling the delivery report of event {delivery.Event.IdText} failed: {e}", isFatal: false));
+        }
+    }
+
+    private void OnDelivered(Delivery delivery, Error? error)
+    {
         if (delivery.IsDeadLetter)
         {
             OnDeadLetterDelivered(delivery, error);
@@ -179,12 +226,8 @@ internal sealed class KafkaPublisher : IDisposable
             outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         delivery.IsDeadLetter = true;
-        Interlocked.Increment(ref _queuedMessages);
-        if (_producer.Produce(_deadLetterTopic, message, delivery) is { } error)
-        {
-            Interlocked.Decrement(ref _queuedMessages);
+        if (TryProduce(_deadLetterTopic, message, delivery) is { } error)
             DeadLetterFailed(delivery, error);
-        }
     }
 
     private void OnDeadLetterDelivered(Delivery delivery, Error? error)
@@ -231,9 +274,12 @@ internal sealed class KafkaPublisher : IDisposable
             _logger.LogWarning("Kafka: {Reason} ({Code})", error.Reason, error.Code);
     }
 
-    /// <summary>librdkafka's warnings and errors (syslog level 4 or lower; finer levels never reach here).</summary>
-    private void OnLog(int level, string facility, string message) =>
-        _logger.LogWarning("librdkafka {Facility}: {Message}", facility, message);
+    /// <summary>librdkafka's log lines, on its own threads: warnings and worse are logged, finer levels dropped.</summary>
+    private void OnLog(LogMessage log)
+    {
+        if (log.Level <= SyslogLevel.Warning)
+            _logger.LogWarning("librdkafka {Facility}: {Message}", log.Facility, log.Message);
+    }
 
     private static string DescribeConfigurationError(KafkaOptions kafka, string reason)
     {
@@ -254,6 +300,17 @@ internal sealed class KafkaPublisher : IDisposable
 
     private static string Describe(Error error) => $"{error.Reason} ({error.Code})";
 
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for every queued message's delivery report; returns how many are still
+    /// without one. Blocks: called once a session has ended, never on the publishing loop.
+    /// </summary>
+    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    /// <summary>
+    /// Destroys the client. Messages still queued are dropped unconfirmed (so they are read and sent again), and
+    /// Confluent.Kafka never reports them: dispose a publisher only when <see cref="QueuedMessages"/> is zero or
+    /// the process is ending, or their reports' state stays allocated.
+    /// </summary>
     public void Dispose()
     {
         _values?.Dispose();
@@ -266,13 +323,30 @@ internal sealed class KafkaPublisher : IDisposable
     /// A class, not a tuple, in the queue: the runtime's precompiled code for channels of reference types serves it,
     /// where a channel of a value tuple ran as quick-JIT code (docs/benchmarks.md, "Second round, part six").
     /// </summary>
-    internal sealed class Delivery(OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
+    internal sealed class Delivery
     {
-        public OutboxEvent Event { get; } = outboxEvent;
-        public TrackedTransaction Transaction { get; } = transaction;
-        public AcknowledgementTracker Tracker { get; } = tracker;
-        public int Size { get; } = outboxEvent.Size;
+        private readonly KafkaPublisher _publisher;
+
+        public Delivery(KafkaPublisher publisher, OutboxEvent outboxEvent, TrackedTransaction transaction, AcknowledgementTracker tracker)
+        {
+            _publisher = publisher;
+            ReportHandler = Report;
+            Event = outboxEvent;
+            Transaction = transaction;
+            Tracker = tracker;
+            Size = outboxEvent.Size;
+        }
+
+        public OutboxEvent Event { get; }
+        public TrackedTransaction Transaction { get; }
+        public AcknowledgementTracker Tracker { get; }
+        public int Size { get; }
         public string? Topic { get; set; }
+
+        /// <summary>The handler given to Produce: the event's own, since the client hands no other state back with a report.</summary>
+        public Action<DeliveryReport<byte[]?, byte[]?>> ReportHandler { get; }
+
+        private void Report(DeliveryReport<byte[]?, byte[]?> report) => _publisher.OnDelivered(this, report);
 
         /// <summary>Set before the dead letter is produced: its delivery report is the dead letter's.</summary>
         public bool IsDeadLetter { get; set; }

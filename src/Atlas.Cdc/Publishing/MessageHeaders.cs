@@ -23,10 +23,10 @@ internal static class MessageHeaders
     public const string Replayed = "atlas.replayed";
 
     /// <summary>The header that marks an event of this origin, or null for events decoded from the slot.</summary>
-    public static HeaderName? ForOrigin(Outbox.EventOrigin origin) => origin switch
+    public static string? ForOrigin(Outbox.EventOrigin origin) => origin switch
     {
-        Outbox.EventOrigin.Snapshot => Encoded.Snapshot,
-        Outbox.EventOrigin.Replay => Encoded.Replayed,
+        Outbox.EventOrigin.Snapshot => Snapshot,
+        Outbox.EventOrigin.Replay => Replayed,
         _ => null,
     };
 
@@ -40,16 +40,4 @@ internal static class MessageHeaders
     /// <summary>Row header entries with these names are dropped (with a warning) so the relay's own stay trustworthy.</summary>
     public static bool IsReserved(string name) =>
         name is Id or EventType or AggregateType || name.StartsWith("atlas.", StringComparison.Ordinal);
-
-    /// <summary>The names every event carries, and the origin marks, encoded once for the producer.</summary>
-    public static class Encoded
-    {
-        public static readonly HeaderName Id = new(MessageHeaders.Id);
-        public static readonly HeaderName EventType = new(MessageHeaders.EventType);
-        public static readonly HeaderName AggregateType = new(MessageHeaders.AggregateType);
-        public static readonly HeaderName CommitLsn = new(MessageHeaders.CommitLsn);
-        public static readonly HeaderName CommitTime = new(MessageHeaders.CommitTime);
-        public static readonly HeaderName Snapshot = new(MessageHeaders.Snapshot);
-        public static readonly HeaderName Replayed = new(MessageHeaders.Replayed);
-    }
 }

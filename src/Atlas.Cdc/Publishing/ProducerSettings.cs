@@ -3,7 +3,7 @@ using Atlas.Cdc.Configuration;
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>
-/// The librdkafka configuration of the relay's producer: ordering and delivery guarantees that may not be
+/// The Confluent.Kafka (librdkafka) configuration of the relay's producer: ordering and delivery guarantees that may not be
 /// overridden, defaults chosen by measurement (README, "Producer settings"), then the user's pass-through properties.
 /// </summary>
 internal static class ProducerSettings
@@ -15,15 +15,20 @@ internal static class ProducerSettings
         ["acks"] = "all",
         // Never give up on a message: a message given up on could be overtaken by a later one for the same key.
         ["message.timeout.ms"] = "0",
+        // The acknowledged LSN moves on delivery reports alone.
+        ["dotnet.producer.enable.delivery.reports"] = "true",
     };
 
     /// <summary>Aliases of the guarantees that would bypass them.</summary>
     private static readonly string[] s_protectedAliases =
-        ["enable.idempotence", "acks", "request.required.acks", "message.timeout.ms", "delivery.timeout.ms"];
+        ["enable.idempotence", "acks", "request.required.acks", "message.timeout.ms", "delivery.timeout.ms",
+         "dotnet.producer.enable.delivery.reports"];
 
     public static readonly IReadOnlyDictionary<string, string> Defaults = new Dictionary<string, string>
     {
         ["client.id"] = "atlas-cdc",
+        // A report needs only its error (and partition and offset, always given): not a copy of key, value and headers.
+        ["dotnet.producer.delivery.report.fields"] = "none",
         // Java-compatible key hashing: a key lands on the partition Debezium or a Java producer would choose.
         ["partitioner"] = "murmur2_random",
         ["linger.ms"] = "5",

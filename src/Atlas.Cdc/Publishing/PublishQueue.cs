@@ -37,7 +37,7 @@ internal sealed class PublishQueue : IAsyncDisposable
     /// <summary>Counts the event as sent, then queues it. Called on the reader thread only.</summary>
     public ValueTask EnqueueAsync(OutboxEvent outboxEvent, TrackedTransaction transaction, CancellationToken cancellationToken)
     {
-        var delivery = new KafkaPublisher.Delivery(outboxEvent, transaction, _tracker);
+        var delivery = new KafkaPublisher.Delivery(_publisher, outboxEvent, transaction, _tracker);
         _tracker.Sent(transaction, delivery.Size);
         return _channel.Writer.TryWrite(delivery) ? ValueTask.CompletedTask : WriteSlowAsync(delivery, cancellationToken);
     }
@@ -60,10 +60,11 @@ internal sealed class PublishQueue : IAsyncDisposable
         var reader = _channel.Reader;
         try
         {
+            await _publisher.WaitForEarlierMessagesAsync(_abandon.Token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var delivery))
-                    _publisher.Send(delivery, _abandon.Token);
+                    await _publisher.SendAsync(delivery, _abandon.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e)

@@ -1,61 +1,66 @@
-using System.Threading.Channels;
-using Atlas.Cdc.Publishing.Native;
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>
-/// librdkafka 2.0 learns the partitions of a topic first named by a produce call only on its one-second topic scan,
-/// so the first events of every new topic waited up to a second (seen in the catch-up benchmark: first
-/// acknowledgement 0.8 s after the first produce). Asking for the topic's metadata when it is first seen lets them
-/// leave at once. The request runs on a background task, one at a time: the publishing loop only queues the topic
-/// name and produces at once (librdkafka holds the message until it knows the partitions), so a metadata request
-/// that waits (brokers down, slow cluster) never holds back the events behind it.
+/// Asks for a topic's metadata when the relay first names it, so the first events of a new topic do not wait for
+/// librdkafka's periodic topic scan to learn its partitions. The requests are blocking calls of Confluent's admin
+/// client (sharing the producer's connections); they run on a dedicated thread, one at a time, so a request that
+/// waits (brokers down, slow cluster) never holds back the publishing loop, which only queues the name.
 /// </summary>
 internal sealed class TopicMetadataWarmer : IDisposable
 {
     private const int MaxTopicsTracked = 10_000;
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(1);
 
-    private readonly LibrdkafkaProducer _producer;
+    private readonly IAdminClient _admin;
     private readonly ILogger _logger;
     private readonly HashSet<string> _topicsSeen = new(StringComparer.Ordinal);
-    private readonly Channel<string> _pending = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private readonly Task _worker;
+    private readonly BlockingCollection<string> _pending = new(new ConcurrentQueue<string>());
+    private readonly Thread _worker;
 
-    public TopicMetadataWarmer(LibrdkafkaProducer producer, ILogger logger)
+    public TopicMetadataWarmer(Handle producerHandle, ILogger logger)
     {
-        _producer = producer;
+        _admin = new DependentAdminClientBuilder(producerHandle).Build();
         _logger = logger;
-        _worker = Task.Run(RunAsync);
+        _worker = new Thread(RequestUntilDisposed) { IsBackground = true, Name = "topic metadata" };
+        _worker.Start();
     }
 
-    /// <summary>Queues a metadata request for a topic not seen before. Called on the publishing loop's thread only; never blocks.</summary>
+    /// <summary>Queues a metadata request for a topic not seen before. Called by the publishing loop only; never blocks.</summary>
     public void Seen(string topic)
     {
         if (_topicsSeen.Count < MaxTopicsTracked && _topicsSeen.Add(topic))
-            _pending.Writer.TryWrite(topic);
+            _pending.TryAdd(topic);
     }
 
-    private async Task RunAsync()
+    private void RequestUntilDisposed()
     {
-        await foreach (var topic in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        foreach (var topic in _pending.GetConsumingEnumerable())
         {
-            var result = _producer.RequestMetadata(topic, s_requestTimeout);
-            // The produce call works anyway: librdkafka's own topic scan finds the topic later.
-            if (result != ErrorCode.NoError)
-                _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, result);
+            try
+            {
+                _admin.GetMetadata(topic, s_requestTimeout);
+            }
+            catch (KafkaException e)
+            {
+                // The produce call works anyway: librdkafka's own topic scan finds the topic later.
+                _logger.LogDebug("Metadata of topic {Topic} not available yet: {Reason}", topic, e.Error.Reason);
+            }
         }
     }
 
-    /// <summary>Stops taking topics and waits for the request under way (at most its one-second timeout), so the producer can be disposed after.</summary>
+    /// <summary>Stops taking topics and waits for the request under way (at most its timeout), so the producer can be disposed after.</summary>
     public void Dispose()
     {
-        _pending.Writer.TryComplete();
-        while (_pending.Reader.TryRead(out _))
+        _pending.CompleteAdding();
+        while (_pending.TryTake(out _))
         {
             // Not requested any more: the producer is going away.
         }
-        _worker.Wait(s_requestTimeout + TimeSpan.FromSeconds(1));
+        // A request that outlives its own timeout keeps the admin client: it is gone with the process.
+        if (_worker.Join(s_requestTimeout + TimeSpan.FromSeconds(1)))
+            _admin.Dispose();
     }
 }

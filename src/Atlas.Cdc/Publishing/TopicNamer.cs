@@ -32,15 +32,12 @@ internal sealed class TopicNamer
         _usesEventType = template.Contains(EventTypePlaceholder, StringComparison.Ordinal);
     }
 
-    /// <summary>A topic's name, why Kafka would refuse it (or null), and the name as librdkafka's C API takes it.</summary>
+    /// <summary>A topic's name and why Kafka would refuse it (or null).</summary>
     public readonly struct TopicName(string name, string? error)
     {
         public string Name { get; } = name;
 
         public string? Error { get; } = error;
-
-        /// <summary>UTF-8 and NUL-terminated, built once per cached topic.</summary>
-        public byte[] NativeName { get; } = Native.LibrdkafkaProducer.CString(name);
     }
 
     public TopicName For(string aggregateType, ReadOnlySpan<byte> eventType)

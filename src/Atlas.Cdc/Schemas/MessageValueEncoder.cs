@@ -70,13 +70,13 @@ internal sealed class MessageValueEncoder : IDisposable
     /// does not fit, a subject without a schema), or null. Waits while the registry is unavailable; cancelling ends
     /// the wait with <see cref="OperationCanceledException"/>.
     /// </summary>
-    public string? Apply(OutgoingMessage message, OutboxEvent outboxEvent, TrackedTransaction transaction, string topic,
-        CancellationToken cancellationToken)
+    public async ValueTask<string?> ApplyAsync(Message<byte[]?, byte[]?> message, OutboxEvent outboxEvent, TrackedTransaction transaction,
+        string topic, CancellationToken cancellationToken)
     {
         var contentType = "application/json";
         if (_avro is not null)
         {
-            var schema = _avro.Get(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken);
+            var schema = await _avro.GetAsync(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
             if (schema.Compiled is not { } plan)
                 return Refused(schema.Subject, schema.Problem!);
             try
@@ -91,7 +91,7 @@ internal sealed class MessageValueEncoder : IDisposable
         }
         else if (_jsonSchema is not null)
         {
-            var schema = _jsonSchema.Get(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken);
+            var schema = await _jsonSchema.GetAsync(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
             if (schema.Compiled is not { } validator)
                 return Refused(schema.Subject, schema.Problem!);
             if (validator.Validate(outboxEvent.Payload) is { } violation)

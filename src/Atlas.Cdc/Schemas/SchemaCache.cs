@@ -11,7 +11,7 @@ namespace Atlas.Cdc.Schemas;
 /// unreachable (or answers 5xx) the lookup is retried with backoff, so later events wait behind it in commit order,
 /// reading pauses by backpressure, and nothing is refused. Known subjects are refreshed in the background; a
 /// failed refresh keeps the version in use. A subject with no schema is refused (the event is dead-lettered).
-/// Called from the publishing loop only (one thread); refreshes swap an entry's schema atomically.
+/// Called from the publishing loop only (one caller at a time); refreshes swap an entry's schema atomically.
 /// </summary>
 internal sealed class SchemaCache<T> : IDisposable where T : class
 {
@@ -51,11 +51,14 @@ internal sealed class SchemaCache<T> : IDisposable where T : class
     /// <summary>Why lookups cannot be answered right now (the registry is unavailable), or null; /readyz reports it.</summary>
     public string? Unavailable => _unavailable;
 
-    /// <summary>The subject's latest schema, or the reason it has none; waits (retrying) while the registry is unavailable.</summary>
-    public SubjectSchema<T> Get(string subject, CancellationToken cancellationToken)
+    /// <summary>
+    /// The subject's latest schema, or the reason it has none; waits (retrying) while the registry is unavailable.
+    /// Completes synchronously for a known subject.
+    /// </summary>
+    public ValueTask<SubjectSchema<T>> GetAsync(string subject, CancellationToken cancellationToken)
     {
         if (!_registration.IsCompleted)
-            WaitForRegistration(cancellationToken);
+            return GetAfterRegistrationAsync(subject, cancellationToken);
         if (!_entries.TryGetValue(subject, out var entry))
         {
             if (_entries.Count > 100_000)
@@ -70,33 +73,31 @@ internal sealed class SchemaCache<T> : IDisposable where T : class
                 Interlocked.Exchange(ref entry.RefreshAt, Later(_refreshInterval));
                 entry.Refreshing = Task.Run(() => RefreshAsync(entry));
             }
-            return current;
+            return ValueTask.FromResult(current);
         }
+        return FetchFirstAsync(entry, cancellationToken);
+    }
 
-        var fetched = FetchWaiting(entry, cancellationToken);
+    private async ValueTask<SubjectSchema<T>> GetAfterRegistrationAsync(string subject, CancellationToken cancellationToken)
+    {
+        await _registration.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(subject, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<SubjectSchema<T>> FetchFirstAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        var fetched = await FetchWaitingAsync(entry, cancellationToken).ConfigureAwait(false);
         if (fetched.Found)
         {
             entry.Current = fetched;
             Interlocked.Exchange(ref entry.RefreshAt, Later(_refreshInterval));
-            _logger.LogInformation("Schema registry: events of subject {Subject} use version {Version} (schema id {SchemaId})", subject, fetched.Version, fetched.Id);
+            _logger.LogInformation("Schema registry: events of subject {Subject} use version {Version} (schema id {SchemaId})", entry.Subject, fetched.Version, fetched.Id);
         }
         return fetched;
     }
 
-    private void WaitForRegistration(CancellationToken cancellationToken)
-    {
-        try
-        {
-            _registration.Wait(cancellationToken);
-        }
-        catch (AggregateException e) when (e.InnerException is OperationCanceledException)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-    }
-
     /// <summary>Asks the registry until it answers: the publishing loop (and, behind it, reading) waits meanwhile.</summary>
-    private SubjectSchema<T> FetchWaiting(Entry entry, CancellationToken cancellationToken)
+    private async Task<SubjectSchema<T>> FetchWaitingAsync(Entry entry, CancellationToken cancellationToken)
     {
         var delay = _firstRetryDelay;
         while (true)
@@ -104,7 +105,7 @@ internal sealed class SchemaCache<T> : IDisposable where T : class
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var fetched = FetchAsync(entry).GetAwaiter().GetResult();
+                var fetched = await FetchAsync(entry).ConfigureAwait(false);
                 if (_unavailable is not null)
                 {
                     _unavailable = null;
@@ -121,8 +122,7 @@ internal sealed class SchemaCache<T> : IDisposable where T : class
                 _unavailable = $"the schema registry is unavailable ({e.Message})";
                 _logger.LogWarning("Schema registry unavailable while looking up subject {Subject}: {Reason}. Publishing waits, in order, " +
                                    "and nothing is dead-lettered; retrying in {Delay}", entry.Subject, e.Message, delay);
-                if (cancellationToken.WaitHandle.WaitOne(delay))
-                    cancellationToken.ThrowIfCancellationRequested();
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxRetryDelay.Ticks));
             }
         }

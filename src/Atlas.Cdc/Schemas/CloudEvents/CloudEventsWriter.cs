@@ -5,6 +5,7 @@ using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Outbox;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Tracking;
+using Confluent.Kafka;
 
 namespace Atlas.Cdc.Schemas.CloudEvents;
 
@@ -19,13 +20,13 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
     public const string StructuredContentType = "application/cloudevents+json";
 
     private static readonly byte[] s_specVersion = "1.0"u8.ToArray();
-    private static readonly HeaderName s_specVersionHeader = new("ce_specversion");
-    private static readonly HeaderName s_idHeader = new("ce_id");
-    private static readonly HeaderName s_sourceHeader = new("ce_source");
-    private static readonly HeaderName s_typeHeader = new("ce_type");
-    private static readonly HeaderName s_subjectHeader = new("ce_subject");
-    private static readonly HeaderName s_timeHeader = new("ce_time");
-    private static readonly HeaderName s_contentTypeHeader = new("content-type");
+    private const string SpecVersionHeader = "ce_specversion";
+    private const string IdHeader = "ce_id";
+    private const string SourceHeader = "ce_source";
+    private const string TypeHeader = "ce_type";
+    private const string SubjectHeader = "ce_subject";
+    private const string TimeHeader = "ce_time";
+    private const string ContentTypeHeader = "content-type";
     private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
     private readonly ArrayBufferWriter<byte> _envelope = new(1024);
     private (TrackedTransaction? Transaction, byte[] Time) _time = (null, []);
@@ -37,19 +38,19 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
         return $"/atlas-cdc/{database}/{options.Table}";
     }
 
-    public void Apply(OutgoingMessage message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
+    public void Apply(Message<byte[]?, byte[]?> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
     {
         var time = TimeOf(transaction);
         if (mode == CloudEventsMode.Binary)
         {
             var headers = message.Headers;
-            headers.Add(s_specVersionHeader, s_specVersion);
-            headers.Add(s_idHeader, outboxEvent.Id);
-            headers.Add(s_sourceHeader, _source);
-            headers.Add(s_typeHeader, outboxEvent.EventType);
-            headers.Add(s_subjectHeader, outboxEvent.AggregateId);
-            headers.Add(s_timeHeader, time);
-            headers.Add(s_contentTypeHeader, Encoding.UTF8.GetBytes(contentType));
+            headers.Add(SpecVersionHeader, s_specVersion);
+            headers.Add(IdHeader, outboxEvent.Id);
+            headers.Add(SourceHeader, _source);
+            headers.Add(TypeHeader, outboxEvent.EventType);
+            headers.Add(SubjectHeader, outboxEvent.AggregateId);
+            headers.Add(TimeHeader, time);
+            headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(contentType));
             return;
         }
 
@@ -69,7 +70,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
             json.WriteEndObject();
         }
         message.Value = _envelope.WrittenSpan.ToArray();
-        message.Headers.Add(s_contentTypeHeader, Encoding.UTF8.GetBytes(StructuredContentType));
+        message.Headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(StructuredContentType));
     }
 
     /// <summary>RFC 3339 commit time, formatted once per transaction (the tuple is replaced whole, never mutated).</summary>
