@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Schemas;
 using Confluent.Kafka;
 using Npgsql;
 

@@ -1,4 +1,5 @@
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Reading;
 using Atlas.Cdc.Retention;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,7 +1,9 @@
 using System.Reflection;
 using System.Text.Json;
+using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Sandbox;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Configuration;
 
 namespace Atlas.Cdc.IntegrationTests;
@@ -52,7 +54,7 @@ public class StackDefinitionTests
             .AddInMemoryCollection(settings.Select(e => new KeyValuePair<string, string?>(e.Key.Replace("__", ":", StringComparison.Ordinal), e.Value)))
             .Build();
         var options = configuration.GetSection(CdcOptions.SectionName).Get<CdcOptions>()!;
-        Assert.Empty(CdcOptionsValidator.Validate(options));
+        Assert.Empty(RelaySettings.Validate(options));
         Assert.Equal("kafka:9092", options.Kafka.BootstrapServers);
         Assert.Contains("Username=atlas_cdc_relay", options.Postgres.ConnectionString);
 

@@ -1,5 +1,7 @@
-using Atlas.Cdc.Configuration;
 
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Schemas;
 namespace Atlas.Cdc.UnitTests;
 
 public class CdcOptionsValidatorTests
@@ -11,12 +13,12 @@ public class CdcOptionsValidatorTests
     };
 
     [Fact]
-    public void Defaults_with_connection_settings_are_valid() => Assert.Empty(CdcOptionsValidator.Validate(Valid()));
+    public void Defaults_with_connection_settings_are_valid() => Assert.Empty(RelaySettings.Validate(Valid()));
 
     [Fact]
     public void Missing_connection_settings_are_named_with_their_environment_variables()
     {
-        var errors = CdcOptionsValidator.Validate(new CdcOptions());
+        var errors = RelaySettings.Validate(new CdcOptions());
         Assert.Contains(errors, e => e.Contains("Cdc__Postgres__ConnectionString"));
         Assert.Contains(errors, e => e.Contains("Cdc__Kafka__BootstrapServers"));
     }
@@ -30,7 +32,7 @@ public class CdcOptionsValidatorTests
     {
         var options = Valid();
         options.Kafka.Properties[property] = "1";
-        Assert.Contains(CdcOptionsValidator.Validate(options), e => e.Contains($"Cdc__Kafka__Properties__{property}"));
+        Assert.Contains(RelaySettings.Validate(options), e => e.Contains($"Cdc__Kafka__Properties__{property}"));
     }
 
     [Fact]
@@ -40,7 +42,7 @@ public class CdcOptionsValidatorTests
         options.Slot = "Atlas-CDC";
         options.Table = "a.b.c";
         options.TopicTemplate = "events/{aggregate_type}";
-        var errors = CdcOptionsValidator.Validate(options);
+        var errors = RelaySettings.Validate(options);
         Assert.Contains(errors, e => e.Contains("Cdc__Slot"));
         Assert.Contains(errors, e => e.Contains("Cdc__Table"));
         Assert.Contains(errors, e => e.Contains("Cdc__TopicTemplate"));
@@ -51,7 +53,7 @@ public class CdcOptionsValidatorTests
     {
         var options = Valid();
         options.Postgres.ConnectionString = "Host=db;Password=s3cret-value;NoSuchKeyword=1";
-        var errors = CdcOptionsValidator.Validate(options);
+        var errors = RelaySettings.Validate(options);
         var error = Assert.Single(errors);
         Assert.Contains("Cdc__Postgres__ConnectionString", error);
         Assert.DoesNotContain("s3cret-value", error);

@@ -1,5 +1,6 @@
-using Atlas.Cdc.Publishing;
 
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Publishing;
 namespace Atlas.Cdc.UnitTests;
 
 public class FailureLatchTests

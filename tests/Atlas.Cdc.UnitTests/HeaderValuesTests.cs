@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Offsets;
 
 namespace Atlas.Cdc.UnitTests;
 

@@ -1,4 +1,6 @@
 using System.Text;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.UnitTests;

@@ -1,7 +1,9 @@
 using System.Text;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Reading;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.UnitTests;
@@ -162,7 +164,7 @@ public class KafkaMessageFactoryTests
             var lsn = headers.TryGetLastBytes("atlas.commit_lsn", out var lsnBytes) ? Encoding.UTF8.GetString(lsnBytes!) : "<absent>";
             var time = headers.TryGetLastBytes("atlas.commit_time", out var timeBytes) ? Encoding.UTF8.GetString(timeBytes!) : "<absent>";
             var expectedLsn = new NpgsqlTypes.NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
-            var expectedTime = KafkaMessageFactory.FormatCommitTime(transaction.CommitTime);
+            var expectedTime = transaction.CommitTime.UtcDateTime.ToString(HeaderValues.CommitTimeFormat, System.Globalization.CultureInfo.InvariantCulture);
             if (lsn != expectedLsn || time != expectedTime)
                 mismatches.Enqueue($"{kind} of the transaction at {expectedLsn} ({expectedTime}) carried {lsn} ({time})");
         }
@@ -196,7 +198,7 @@ public class KafkaMessageFactoryTests
     [InlineData(0xABCDEF01_23456789UL)]
     [InlineData(ulong.MaxValue)]
     public void Commit_lsn_header_is_the_lsn_as_postgresql_prints_it(ulong lsn) =>
-        Assert.Equal(new NpgsqlTypes.NpgsqlLogSequenceNumber(lsn).ToString(), Encoding.UTF8.GetString(KafkaMessageFactory.CommitLsnBytes(lsn)));
+        Assert.Equal(new NpgsqlTypes.NpgsqlLogSequenceNumber(lsn).ToString(), Encoding.UTF8.GetString(HeaderValues.CommitLsn(lsn)));
 
     [Fact]
     public void Cutting_never_splits_a_four_byte_character()

@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
-using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Replication;
-using Atlas.Cdc.Replication.PgOutput;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
+using Atlas.Cdc.Reading.PgOutput;
 
 namespace Atlas.Cdc.UnitTests;
 

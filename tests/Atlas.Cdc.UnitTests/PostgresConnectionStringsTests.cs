@@ -1,4 +1,7 @@
-using Atlas.Cdc.Replication;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
 using Npgsql;
 
 namespace Atlas.Cdc.UnitTests;

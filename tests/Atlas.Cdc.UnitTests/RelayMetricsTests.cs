@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
+using Atlas.Cdc.Schemas;
 using Prometheus;
 
 namespace Atlas.Cdc.UnitTests;
@@ -58,7 +60,7 @@ public partial class RelayMetricsTests
     private static async Task<string> ScrapeEverythingAsync(Action<RelayMetrics, RelayStatus>? record = null)
     {
         var registry = Metrics.NewCustomRegistry();
-        var status = new RelayStatus(new CdcOptions());
+        var status = new RelayStatus(new CdcOptions(), new StreamStatus());
         var metrics = new RelayMetrics(registry);
         _ = new StatusGauges(registry, status);
         _ = new ProcessMetrics(registry);
@@ -204,7 +206,7 @@ public partial class RelayMetricsTests
     public async Task Slot_gauges_are_left_out_until_the_slot_was_first_read()
     {
         var registry = Metrics.NewCustomRegistry();
-        var status = new RelayStatus(new CdcOptions());
+        var status = new RelayStatus(new CdcOptions(), new StreamStatus());
         _ = new StatusGauges(registry, status);
 
         var before = await ScrapeAsync(registry);

@@ -1,5 +1,7 @@
-using Atlas.Cdc.Configuration;
 
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Schemas;
 namespace Atlas.Cdc.UnitTests;
 
 public class RetentionAndDeadLetterOptionsTests
@@ -33,7 +35,7 @@ public class RetentionAndDeadLetterOptionsTests
     {
         var options = Valid();
         options.Retention.Age = TimeSpan.Zero;
-        Assert.Empty(CdcOptionsValidator.Validate(options));
+        Assert.Empty(RelaySettings.Validate(options));
     }
 
     [Theory]
@@ -47,6 +49,6 @@ public class RetentionAndDeadLetterOptionsTests
         options.Retention.BatchSize = batchSize;
         options.Retention.Interval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture);
         options.Retention.Age = TimeSpan.Parse(age, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains(CdcOptionsValidator.Validate(options), e => e.Contains(variable, StringComparison.Ordinal));
+        Assert.Contains(RelaySettings.Validate(options), e => e.Contains(variable, StringComparison.Ordinal));
     }
 }

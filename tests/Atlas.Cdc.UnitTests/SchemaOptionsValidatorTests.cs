@@ -1,5 +1,7 @@
-using Atlas.Cdc.Configuration;
 
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Schemas;
 namespace Atlas.Cdc.UnitTests;
 
 public class SchemaOptionsValidatorTests
@@ -17,7 +19,7 @@ public class SchemaOptionsValidatorTests
 
     [Fact]
     public void Avro_with_a_registry_url_and_binary_cloud_events_is_valid() =>
-        Assert.Empty(CdcOptionsValidator.Validate(Valid(o =>
+        Assert.Empty(RelaySettings.Validate(Valid(o =>
         {
             o.Value.Format = ValueFormat.Avro;
             o.SchemaRegistry.Url = "http://registry:8081";
@@ -32,27 +34,27 @@ public class SchemaOptionsValidatorTests
     [InlineData(ValueFormat.JsonSchema)]
     public void Schema_formats_need_a_registry_url(ValueFormat format)
     {
-        var error = Assert.Single(CdcOptionsValidator.Validate(Valid(o => o.Value.Format = format)));
+        var error = Assert.Single(RelaySettings.Validate(Valid(o => o.Value.Format = format)));
         Assert.Contains("Cdc__SchemaRegistry__Url", error, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Structured_cloud_events_only_with_json()
     {
-        var error = Assert.Single(CdcOptionsValidator.Validate(Valid(o =>
+        var error = Assert.Single(RelaySettings.Validate(Valid(o =>
         {
             o.Value.Format = ValueFormat.Avro;
             o.SchemaRegistry.Url = "http://registry:8081";
             o.CloudEvents.Mode = CloudEventsMode.Structured;
         })));
         Assert.Contains("Cdc__CloudEvents__Mode", error, StringComparison.Ordinal);
-        Assert.Empty(CdcOptionsValidator.Validate(Valid(o => o.CloudEvents.Mode = CloudEventsMode.Structured)));
+        Assert.Empty(RelaySettings.Validate(Valid(o => o.CloudEvents.Mode = CloudEventsMode.Structured)));
     }
 
     [Fact]
     public void Bad_settings_are_named_and_secrets_are_not_echoed()
     {
-        var errors = CdcOptionsValidator.Validate(Valid(o =>
+        var errors = RelaySettings.Validate(Valid(o =>
         {
             o.Value.Format = ValueFormat.Avro;
             o.SchemaRegistry.Url = "ftp://user:hunter2@registry";

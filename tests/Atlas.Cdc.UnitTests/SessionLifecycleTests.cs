@@ -1,5 +1,8 @@
-using Atlas.Cdc.Replication;
 
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
 namespace Atlas.Cdc.UnitTests;
 
 public class SessionLifecycleTests

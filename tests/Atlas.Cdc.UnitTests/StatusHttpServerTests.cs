@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Atlas.Cdc;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
@@ -13,7 +15,7 @@ namespace Atlas.Cdc.UnitTests;
 public sealed class StatusHttpServerTests : IAsyncLifetime
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
-    private readonly RelayStatus _status = new(new CdcOptions());
+    private readonly RelayStatus _status = new(new CdcOptions(), new StreamStatus());
     private StatusHttpServer _server = null!;
     private HttpClient _http = null!;
 

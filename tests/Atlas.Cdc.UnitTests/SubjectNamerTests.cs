@@ -1,5 +1,7 @@
-using Atlas.Cdc.Schemas;
 
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Schemas;
 namespace Atlas.Cdc.UnitTests;
 
 public class SubjectNamerTests

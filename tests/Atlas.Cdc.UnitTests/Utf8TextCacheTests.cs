@@ -1,6 +1,8 @@
 using System.Text;
-using Atlas.Cdc.Replication;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.UnitTests;
 

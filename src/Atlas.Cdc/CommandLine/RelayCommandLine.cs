@@ -7,17 +7,10 @@ namespace Atlas.Cdc.CommandLine;
 /// <summary>
 /// The program's command line, in the dotnet CLI's habits: no command runs the relay (as it always did), verbs
 /// are subcommands (<c>replay</c>), options are <c>--kebab-case</c>, <c>--help</c> answers on every level and
-/// <c>--version</c> on the root. Exit codes: 0 done, 1 failed, 2 usage or configuration error (3: the relay
-/// halted on a poison event).
+/// <c>--version</c> on the root. Exit codes are <see cref="ExitCodes"/>.
 /// </summary>
 public static class RelayCommandLine
 {
-    /// <summary>Exit code of a command that ran and failed.</summary>
-    public const int ExitFailed = 1;
-
-    /// <summary>Exit code of a bad option or value, and of a configuration error.</summary>
-    public const int ExitUsage = 2;
-
     /// <summary>Parses <paramref name="args"/> and runs what they ask for; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -32,7 +25,7 @@ public static class RelayCommandLine
         if (parsed.Errors.Count > 0)
         {
             await Console.Error.WriteLineAsync($"Atlas.Cdc: {parsed.Errors[0].Message} See --help.");
-            return ExitUsage;
+            return ExitCodes.Configuration;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }

@@ -1,3 +1,5 @@
+using Atlas.Cdc.Schemas;
+
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>

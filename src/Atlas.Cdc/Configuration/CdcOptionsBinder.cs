@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
+using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.Configuration;
 

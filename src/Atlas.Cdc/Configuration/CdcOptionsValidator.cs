@@ -1,29 +1,20 @@
 using System.Text.RegularExpressions;
-using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Replication;
 
 namespace Atlas.Cdc.Configuration;
 
-/// <summary>Checks settings before anything connects; each error names the setting and its environment variable.</summary>
+/// <summary>
+/// Checks the values of settings (names, ranges, durations) before anything connects; each error names the setting
+/// and its environment variable. Rules that belong to a feature live with it (see Hosting/RelaySettings.cs).
+/// </summary>
 public static partial class CdcOptionsValidator
 {
     public static IReadOnlyList<string> Validate(CdcOptions options)
     {
         var errors = new List<string>();
-        if (PostgresConnectionStrings.Validate(options.Postgres.ConnectionString) is { } connectionError)
-            errors.Add(connectionError);
-        errors.AddRange(ProducerSettings.Validate(options.Kafka));
         if (!SlotName().IsMatch(options.Slot))
             errors.Add($"Cdc:Slot (env Cdc__Slot) '{options.Slot}' is not a valid replication slot name: use 1-63 lower-case letters, digits and underscores.");
         if (string.IsNullOrWhiteSpace(options.Publication))
             errors.Add("Cdc:Publication (env Cdc__Publication) is empty.");
-        if (!OutboxTableName.TryParse(options.Table, out _, out var tableError))
-            errors.Add($"Cdc:Table (env Cdc__Table) {tableError}.");
-        if (TopicNamer.ValidateTemplate(options.TopicTemplate) is { } templateError)
-            errors.Add($"Cdc:TopicTemplate (env Cdc__TopicTemplate) {templateError}.");
-        if (TopicNamer.Validate(options.DeadLetter.Topic) is { } deadLetterError)
-            errors.Add($"Cdc:DeadLetter:Topic (env Cdc__DeadLetter__Topic): {deadLetterError}.");
         if (options.MaxInFlightEvents < 1)
             errors.Add("Cdc:MaxInFlightEvents (env Cdc__MaxInFlightEvents) must be at least 1.");
         if (options.MaxInFlightBytes < 1024)
@@ -39,9 +30,6 @@ public static partial class CdcOptionsValidator
             errors.Add($"Cdc:Retention:Age (env Cdc__Retention__Age) must be zero or a positive duration such as 01:00:00 (got {Durations.Format(options.Retention.Age)}).");
         if (options.Retention.BatchSize is < 1 or > 100_000)
             errors.Add($"Cdc:Retention:BatchSize (env Cdc__Retention__BatchSize) must be 1 to 100000 (got {options.Retention.BatchSize}).");
-        errors.AddRange(SchemaOptionsValidator.Validate(options));
-        if (!Hosting.HttpListenAddress.TryParse(options.Http.Url, out _, out var httpError))
-            errors.Add(httpError);
         return errors;
     }
 

@@ -1,7 +1,10 @@
 using System.Text.Encodings.Web;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
+using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
@@ -31,26 +34,27 @@ public static class RelayHost
         if (overrides is not null)
             builder.Configuration.AddInMemoryCollection(overrides);
 
-        var errors = CdcOptionsBinder.Bind(builder.Configuration, out var options).Concat(CdcOptionsValidator.Validate(options)).ToList();
+        var errors = RelaySettings.Load(builder.Configuration, out var options);
         if (errors.Count > 0)
         {
             foreach (var error in errors)
-                await Console.Error.WriteLineAsync(RelayWorker.FatalPrefix + error);
-            return RelayWorker.ExitConfiguration;
+                await Console.Error.WriteLineAsync(ExitCodes.FatalPrefix + error);
+            return ExitCodes.Configuration;
         }
 
         UseConsoleLoggingOnly(builder);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<IOptions<CdcOptions>>(Options.Create(options));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<StreamStatus>();
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();
         builder.Services.AddSingleton<StatusHttpServer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StatusHttpServer>());
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
-        builder.Services.AddSingleton<Recovery.DeliveryProgress>();
-        builder.Services.AddHostedService<Recovery.ProgressRecorder>();
+        builder.Services.AddSingleton<DeliveryProgress>();
+        builder.Services.AddHostedService<ProgressRecorder>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
         using var host = builder.Build();
@@ -62,8 +66,8 @@ public static class RelayHost
         catch (FatalConfigurationException e)
         {
             // The port is taken (another relay, the demo on 8080): say which setting moves it, not a stack trace.
-            await Console.Error.WriteLineAsync(RelayWorker.FatalPrefix + e.Message);
-            return RelayWorker.ExitConfiguration;
+            await Console.Error.WriteLineAsync(ExitCodes.FatalPrefix + e.Message);
+            return ExitCodes.Configuration;
         }
 
         Environment.ExitCode = 0;

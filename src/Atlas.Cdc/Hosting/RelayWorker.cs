@@ -1,8 +1,12 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Replication;
+using Atlas.Cdc.Reading;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;
@@ -18,16 +22,10 @@ internal sealed class RelayWorker(
     IOptions<CdcOptions> optionsAccessor,
     RelayStatus status,
     RelayMetrics metrics,
-    Schemas.SchemaMetrics schemaMetrics,
+    SchemaMetrics schemaMetrics,
     ILoggerFactory loggerFactory,
     IHostApplicationLifetime lifetime) : BackgroundService, ISessionReporter
 {
-    public const int ExitConfiguration = 2;
-    public const int ExitHalted = 3;
-
-    /// <summary>How every line that ends the relay begins, whether logged or written before logging starts.</summary>
-    public const string FatalPrefix = "Fatal: ";
-
     private readonly CdcOptions _options = optionsAccessor.Value;
     private readonly ILogger _logger = loggerFactory.CreateLogger<RelayWorker>();
 
@@ -53,7 +51,7 @@ internal sealed class RelayWorker(
                 }
                 catch (FatalConfigurationException e)
                 {
-                    Exit(ExitConfiguration, e.Message);
+                    Exit(ExitCodes.Configuration, e.Message);
                     return;
                 }
                 var session = new ReplicationSession(_options, table, publisher, this, metrics, _logger);
@@ -66,10 +64,10 @@ internal sealed class RelayWorker(
                     case OperationCanceledException when stoppingToken.IsCancellationRequested:
                         return;
                     case var e when PostgresFailures.AsFatal(e, target) is { } fatal:
-                        Exit(ExitConfiguration, fatal.Message);
+                        Exit(ExitCodes.Configuration, fatal.Message);
                         return;
                     case PublishFailure { IsFatal: true } halt:
-                        Exit(ExitHalted, halt.Message);
+                        Exit(ExitCodes.Halted, halt.Message);
                         return;
                     case SlotInUseException:
                         if (!standbyLogged)
@@ -118,7 +116,7 @@ internal sealed class RelayWorker(
 
     void ISessionReporter.Backfilling() => status.State = StreamState.Backfilling;
 
-    void ISessionReporter.Tracking(Tracking.AcknowledgementTracker tracker) => status.Tracker = tracker;
+    void ISessionReporter.Tracking(AcknowledgementTracker tracker) => status.Tracker = tracker;
 
     void ISessionReporter.Streaming() => status.State = StreamState.Streaming;
 
@@ -135,7 +133,7 @@ internal sealed class RelayWorker(
 
     private void Exit(int exitCode, string message)
     {
-        _logger.LogCritical(FatalPrefix + "{Message}", message);
+        _logger.LogCritical(ExitCodes.FatalPrefix + "{Message}", message);
         status.State = StreamState.Stopped;
         Environment.ExitCode = exitCode;
         lifetime.StopApplication();

@@ -1,6 +1,9 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Replication;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
+using Atlas.Cdc.Schemas;
 using Prometheus;
 
 namespace Atlas.Cdc.Hosting;

@@ -1,3 +1,4 @@
+using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

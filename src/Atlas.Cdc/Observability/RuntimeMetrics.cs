@@ -1,5 +1,6 @@
 using System.Runtime;
 using System.Runtime.ExceptionServices;
+using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

@@ -1,8 +1,11 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Reading;
 using Atlas.Cdc.Schemas;
-using Atlas.Cdc.Tracking;
 using Confluent.Kafka;
 using NpgsqlTypes;
 
@@ -285,7 +288,7 @@ internal sealed class KafkaPublisher : IDisposable
     {
         foreach (var (name, value) in kafka.Properties)
         {
-            if (ProducerSettings.IsSecret(name) && value.Length > 0)
+            if (SecretSettings.IsSecret(name) && value.Length > 0)
                 reason = reason.Replace(value, "***", StringComparison.Ordinal);
         }
         var set = kafka.Properties.Count == 0 ? "none" : string.Join(", ", kafka.Properties.Keys.Order(StringComparer.Ordinal));

@@ -1,5 +1,7 @@
-using Atlas.Cdc.Configuration;
 
+using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Schemas;
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>
@@ -68,11 +70,4 @@ internal static class ProducerSettings
             config[name] = value;
         return config;
     }
-
-    /// <summary>Properties whose values are secrets: never logged.</summary>
-    public static bool IsSecret(string name) =>
-        name.Contains("password", StringComparison.OrdinalIgnoreCase) ||
-        name.Contains("secret", StringComparison.OrdinalIgnoreCase) ||
-        name.Contains("sasl.oauthbearer.config", StringComparison.OrdinalIgnoreCase) ||
-        name.EndsWith(".key.pem", StringComparison.OrdinalIgnoreCase);
 }

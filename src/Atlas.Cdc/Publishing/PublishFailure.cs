@@ -1,3 +1,5 @@
+using Atlas.Cdc.Mapping;
+
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>

@@ -1,7 +1,9 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
-using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Publishing;
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
-using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Publishing;
 

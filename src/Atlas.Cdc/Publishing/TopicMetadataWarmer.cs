@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Atlas.Cdc.Mapping;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Publishing;

@@ -1,3 +1,4 @@
+using Atlas.Cdc.Offsets;
 using Npgsql;
 
 namespace Atlas.Cdc.Recovery;

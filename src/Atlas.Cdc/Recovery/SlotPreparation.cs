@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Replication;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Reading;
+using Atlas.Cdc.Schemas;
 using Npgsql;
 using Npgsql.Replication;
 using Npgsql.Replication.PgOutput;
@@ -47,7 +50,7 @@ internal sealed class SlotPreparation(
     CdcOptions options,
     OutboxTableName table,
     KafkaPublisher publisher,
-    ISessionReporter reporter,
+    Action<AcknowledgementTracker> backfilling,
     RelayMetrics metrics,
     ILogger logger)
 {
@@ -156,7 +159,6 @@ internal sealed class SlotPreparation(
         ulong? consistentPoint, CancellationToken cancellationToken, SlotInfo? slotWas = null)
     {
         var stopwatch = Stopwatch.StartNew();
-        reporter.Backfilling();
         await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName, cancellationToken);
         var snapshotXmin = await reader.SnapshotXminAsync(cancellationToken);
         var commitLsnBound = consistentPoint ?? await reader.WalInsertLsnAsync(cancellationToken);
@@ -178,7 +180,7 @@ internal sealed class SlotPreparation(
 
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
         Tracker = tracker;
-        reporter.Tracking(tracker);
+        backfilling(tracker);
         var tablePublisher = new TablePublisher(publisher, tracker);
         long published;
         try

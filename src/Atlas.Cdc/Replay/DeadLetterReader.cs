@@ -1,5 +1,7 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Publishing;
+using Atlas.Cdc.Schemas;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Replay;

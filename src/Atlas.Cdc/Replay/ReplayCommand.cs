@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Replay;
 

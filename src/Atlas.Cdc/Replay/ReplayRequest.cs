@@ -1,5 +1,6 @@
-using Atlas.Cdc.Outbox;
 
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Reading;
 namespace Atlas.Cdc.Replay;
 
 /// <summary>What <c>replay</c> was asked to do.</summary>

@@ -1,11 +1,14 @@
 using System.Runtime.InteropServices;
-using Atlas.Cdc.CommandLine;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Replication;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Reading;
+using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.Replay;
 
@@ -32,22 +35,12 @@ internal static class ReplayRunner
             cancellation.Cancel();
         });
 
-        CdcOptions options;
-        try
-        {
-            options = LoadOptions();
-        }
-        catch (InvalidOperationException e)
-        {
-            await Console.Error.WriteLineAsync($"Atlas.Cdc configuration error: {e.Message}");
-            return RelayCommandLine.ExitUsage;
-        }
-        var errors = CdcOptionsValidator.Validate(options);
+        var errors = RelaySettings.Load(RelaySettings.ReadConfiguration(), out var options);
         if (errors.Count > 0)
         {
             foreach (var error in errors)
-                await Console.Error.WriteLineAsync($"Atlas.Cdc configuration error: {error}");
-            return RelayCommandLine.ExitUsage;
+                await Console.Error.WriteLineAsync(ExitCodes.FatalPrefix + error);
+            return ExitCodes.Configuration;
         }
 
         using var loggerFactory = LoggerFactory.Create(logging => logging
@@ -86,7 +79,7 @@ internal static class ReplayRunner
             var commitLsnBound = await reader.WalInsertLsnAsync(cancellationToken);
             // Counted on a registry of its own: replay serves no /metrics.
             var registry = Prometheus.Metrics.NewCustomRegistry();
-            using var publisher = new KafkaPublisher(options, new RelayMetrics(registry), new Schemas.SchemaMetrics(registry),
+            using var publisher = new KafkaPublisher(options, new RelayMetrics(registry), new Observability.SchemaMetrics(registry),
                 loggerFactory.CreateLogger<KafkaPublisher>());
             var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
             var progress = new ReplayProgress(count);
@@ -109,30 +102,19 @@ internal static class ReplayRunner
         catch (FatalConfigurationException e)
         {
             await Console.Error.WriteLineAsync($"Atlas.Cdc: {e.Message}");
-            return RelayCommandLine.ExitUsage;
+            return ExitCodes.Configuration;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await Console.Error.WriteLineAsync($"Atlas.Cdc replay interrupted after {published} events were sent; run it again to publish the rest (duplicates are dropped by id)");
-            return RelayCommandLine.ExitFailed;
+            return ExitCodes.Failed;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var reason = PostgresFailures.AsFatal(e, PostgresConnectionStrings.Describe(options.Postgres.ConnectionString))?.Message
                          ?? (e is PublishFailure ? e.Message : PostgresFailures.Describe(e));
             await Console.Error.WriteLineAsync($"Atlas.Cdc replay failed: {reason}");
-            return RelayCommandLine.ExitFailed;
+            return ExitCodes.Failed;
         }
-    }
-
-    /// <summary>The relay's own configuration: appsettings.json beside the program, then Cdc__* environment variables.</summary>
-    private static CdcOptions LoadOptions()
-    {
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .Build();
-        return configuration.GetSection(CdcOptions.SectionName).Get<CdcOptions>() ?? new CdcOptions();
     }
 }

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Events;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading;
 using Atlas.Cdc.Recovery;
-using Atlas.Cdc.Replication;
+using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -52,7 +54,7 @@ namespace Atlas.Cdc.Retention;
 /// </remarks>
 internal sealed class OutboxRetention(
     IOptions<CdcOptions> optionsAccessor,
-    RelayStatus status,
+    StreamStatus status,
     RelayMetrics metrics,
     DeliveryProgress progress,
     ILogger<OutboxRetention> logger) : BackgroundService
@@ -78,7 +80,7 @@ internal sealed class OutboxRetention(
         using var timer = new PeriodicTimer(retention.Interval);
         while (await timer.TickAsync(stoppingToken) && !stoppingToken.IsCancellationRequested)
         {
-            if (status.State != StreamState.Streaming)
+            if (!status.IsStreaming)
                 continue;
             try
             {
@@ -108,7 +110,7 @@ internal sealed class OutboxRetention(
         var stopwatch = Stopwatch.StartNew();
         long total = 0;
         var batches = 0;
-        while (!cancellationToken.IsCancellationRequested && status.State == StreamState.Streaming)
+        while (!cancellationToken.IsCancellationRequested && status.IsStreaming)
         {
             await using var delete = new NpgsqlCommand(sql.DeleteBatch, connection);
             delete.Parameters.Add(new NpgsqlParameter { Value = _options.Retention.Age, NpgsqlDbType = NpgsqlDbType.Interval });

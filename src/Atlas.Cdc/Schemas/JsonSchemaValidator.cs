@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 using NJsonSchema;
 using NJsonSchema.Validation;
 

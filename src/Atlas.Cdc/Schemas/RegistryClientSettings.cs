@@ -1,4 +1,6 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 using Atlas.Cdc.Publishing;
 using Confluent.SchemaRegistry;
 
@@ -53,7 +55,7 @@ internal static class RegistryClientSettings
             var message = e.Message;
             foreach (var (name, value) in options.Properties)
             {
-                if (ProducerSettings.IsSecret(name) || name.Contains("user.info", StringComparison.Ordinal) || name.Contains("token", StringComparison.Ordinal))
+                if (SecretSettings.IsSecret(name) || name.Contains("user.info", StringComparison.Ordinal) || name.Contains("token", StringComparison.Ordinal))
                     message = value.Length > 0 ? message.Replace(value, "***", StringComparison.Ordinal) : message;
             }
             var set = options.Properties.Count == 0 ? "none" : string.Join(", ", options.Properties.Keys.Order(StringComparer.Ordinal));

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 using Confluent.SchemaRegistry;
 
 namespace Atlas.Cdc.Schemas;

@@ -1,5 +1,7 @@
 using Confluent.SchemaRegistry;
 using RegistrySchema = Confluent.SchemaRegistry.Schema;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas;
 

@@ -1,3 +1,6 @@
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
+
 namespace Atlas.Cdc.Schemas;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

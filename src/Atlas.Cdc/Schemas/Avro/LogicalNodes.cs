@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

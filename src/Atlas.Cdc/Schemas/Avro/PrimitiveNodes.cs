@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Atlas.Cdc.Mapping;
+using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

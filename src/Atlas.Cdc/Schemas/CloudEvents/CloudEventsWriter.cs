@@ -2,9 +2,11 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Outbox;
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Observability;
+using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Tracking;
+using Atlas.Cdc.Reading;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Schemas.CloudEvents;
@@ -29,7 +31,6 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
     private const string ContentTypeHeader = "content-type";
     private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
     private readonly ArrayBufferWriter<byte> _envelope = new(1024);
-    private (TrackedTransaction? Transaction, byte[] Time) _time = (null, []);
 
     /// <summary>The default source: <c>/atlas-cdc/&lt;database&gt;/&lt;table&gt;</c>.</summary>
     public static string DefaultSource(CdcOptions options)
@@ -40,7 +41,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
 
     public void Apply(Message<byte[]?, byte[]?> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
     {
-        var time = TimeOf(transaction);
+        var time = transaction.CommitTimeHeader; // RFC 3339, formatted once per transaction
         if (mode == CloudEventsMode.Binary)
         {
             var headers = message.Headers;
@@ -71,16 +72,5 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
         }
         message.Value = _envelope.WrittenSpan.ToArray();
         message.Headers.Add(ContentTypeHeader, Encoding.UTF8.GetBytes(StructuredContentType));
-    }
-
-    /// <summary>RFC 3339 commit time, formatted once per transaction (the tuple is replaced whole, never mutated).</summary>
-    private byte[] TimeOf(TrackedTransaction transaction)
-    {
-        var cached = _time;
-        if (ReferenceEquals(cached.Transaction, transaction))
-            return cached.Time;
-        var time = Encoding.UTF8.GetBytes(KafkaMessageFactory.FormatCommitTime(transaction.CommitTime));
-        _time = (transaction, time);
-        return time;
     }
 }

@@ -1,0 +1,51 @@
+
+using Atlas.Cdc.Events;
+using Atlas.Cdc.Hosting;
+using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Postgres;
+using Atlas.Cdc.Reading.PgOutput;
+namespace Atlas.Cdc.Reading;
+
+/// <summary>
+/// The relations a session's stream has described (pgoutput sends an 'R' message before a relation's first row),
+/// and where the contract columns sit in the outbox table. Rows of other published tables are skipped.
+/// </summary>
+internal sealed class OutboxRelations(OutboxTableName table, string publication, ILogger logger)
+{
+    private readonly Dictionary<uint, OutboxColumnMap?> _columns = new();
+
+    // The relation of the last insert: nearly every insert is the outbox table's, and the lookup then skips the
+    // dictionary (whose uint-keyed instantiation runs as quick-JIT code in a catch-up; docs/benchmarks.md).
+    private uint _lastRelationId;
+    private OutboxColumnMap? _lastColumns;
+
+    public void Describe(ReadOnlySpan<byte> message, ulong walStart)
+    {
+        var reader = new PgOutputReader(message, walStart);
+        var relation = PgOutputMessages.ReadRelation(ref reader);
+        var isOutbox = OutboxColumnMap.Matches(relation.Schema, relation.Name, table);
+        _columns[relation.Id] = isOutbox ? OutboxColumnMap.Create(relation.Columns, table) : null;
+        _lastColumns = null; // a relation described again (ALTER TABLE) must not be decoded with its old columns
+        if (!isOutbox)
+            logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
+                publication, relation.Schema, relation.Name);
+    }
+
+    /// <summary>The outbox event of an insert, or null for a row of another table.</summary>
+    public OutboxEvent? Decode(ReadOnlySpan<byte> insert, ulong walStart)
+    {
+        var reader = new PgOutputReader(insert, walStart);
+        var relationId = PgOutputMessages.ReadInsertHeader(ref reader);
+        var columns = _lastColumns is not null && _lastRelationId == relationId ? _lastColumns : Lookup(relationId, ref reader);
+        return columns is null ? null : OutboxRowDecoder.Decode(ref reader, columns);
+    }
+
+    private OutboxColumnMap? Lookup(uint relationId, ref PgOutputReader reader)
+    {
+        if (!_columns.TryGetValue(relationId, out var columns))
+            throw reader.Malformed($"relation {relationId} was not described by a relation message first");
+        _lastRelationId = relationId;
+        _lastColumns = columns;
+        return columns;
+    }
+}
