@@ -14,9 +14,8 @@ FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says.
-# DOTNET_GCgen0size (a 4 MiB gen0 budget instead of the cache-sized default) and glibc's malloc settings for
-# librdkafka's copies: the relay adds them itself when they are unset, by replacing itself once at start
-# (Hosting/StartupEnvironment.cs); set here, that second start is spared.
+# Memory settings (README, *Memory*): a 4 MiB gen0 budget instead of the cache-sized default, and glibc's malloc
+# settings for librdkafka's copies. They are deployment settings: the relay does not set them itself.
 ENV Cdc__Http__Url="http://0.0.0.0:8080" \
     DOTNET_GCgen0size=0x400000 \
     MALLOC_MMAP_THRESHOLD_=4194304 \

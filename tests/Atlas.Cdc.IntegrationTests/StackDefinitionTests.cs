@@ -59,6 +59,23 @@ public class StackDefinitionTests
         Assert.Equal("json", environment["Logging__Console__FormatterName"]);
     }
 
+    [Fact]
+    public void The_image_and_the_compose_file_set_the_memory_settings_readme_documents()
+    {
+        // README, *Memory*: deployment settings, since the relay does not set them itself.
+        string[] settings = ["DOTNET_GCgen0size=0x400000", "MALLOC_MMAP_THRESHOLD_=4194304", "MALLOC_TRIM_THRESHOLD_=262144", "MALLOC_ARENA_MAX=2"];
+        var dockerfile = File.ReadAllText(StackFiles.Path("Dockerfile"));
+        var compose = StackFiles.Environment(Service("relay"));
+        var readme = File.ReadAllText(StackFiles.Path("README.md"));
+        foreach (var setting in settings)
+        {
+            var (name, value) = (setting.Split('=')[0], setting.Split('=')[1]);
+            Assert.Contains(setting, dockerfile, StringComparison.Ordinal);
+            Assert.Equal(value, compose.GetValueOrDefault(name));
+            Assert.Contains($"| `{name}` | `{value}` |", readme, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Follows the names as the configuration binder does (case-insensitive); dictionaries take any key.</summary>
     private static bool IsOption(Type type, string[] path)
     {

@@ -37,8 +37,8 @@ internal sealed class RelayWorker(
         var target = PostgresConnectionStrings.Describe(_options.Postgres.ConnectionString);
         _logger.LogInformation("Relaying inserts on {Table} from PostgreSQL {Target} to Kafka {Bootstrap}",
             table, target, _options.Kafka.BootstrapServers);
-        _logger.LogInformation("librdkafka {Version} from {Path}; built-in features: {Features}; {Malloc}; {Gen0Budget}",
-            NativeLibrdkafka.Version, NativeLibrdkafka.Path, NativeLibrdkafka.BuiltinFeatures, MallocTuning.Outcome, Gen0Budget.Outcome);
+        _logger.LogInformation("librdkafka {Version} from {Path}; built-in features: {Features}",
+            NativeLibrdkafka.Version, NativeLibrdkafka.Path, NativeLibrdkafka.BuiltinFeatures);
 
         KafkaPublisher? publisher = null;
         ulong acknowledgedLsn = 0;
