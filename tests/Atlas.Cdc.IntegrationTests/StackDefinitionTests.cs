@@ -236,18 +236,18 @@ public class StackDefinitionTests
     }
 
     [Fact]
-    public void Dockerfile_publishes_the_relay_on_the_dotnet_runtime_with_its_packaged_librdkafka_as_a_non_root_user()
+    public void Dockerfile_publishes_the_relay_on_the_aspnet_runtime_with_its_packaged_librdkafka_as_a_non_root_user()
     {
         var lines = File.ReadAllLines(StackFiles.Path("Dockerfile")).Select(l => l.Trim()).ToList();
         Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/runtime:10.0", StringComparison.Ordinal));
-        // The runtime image carries Microsoft.NETCore.App only: the relay must ask for nothing else (no ASP.NET Core).
+        Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", StringComparison.Ordinal));
+        // The aspnet image carries Microsoft.NETCore.App and Microsoft.AspNetCore.App: the relay must ask for nothing else.
         using var runtimeConfig = JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(RelayProcess.DefaultAssemblyPath, ".runtimeconfig.json")));
         var options = runtimeConfig.RootElement.GetProperty("runtimeOptions");
         var frameworks = options.TryGetProperty("frameworks", out var list)
             ? list.EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList()
             : [options.GetProperty("framework").GetProperty("name").GetString()];
-        Assert.Equal(["Microsoft.NETCore.App"], frameworks);
+        Assert.Equal(["Microsoft.AspNetCore.App", "Microsoft.NETCore.App"], frameworks.Order());
         Assert.DoesNotContain(lines, l => l.Contains("librdkafka1", StringComparison.Ordinal));
         var user = Assert.Single(lines, l => l.StartsWith("USER ", StringComparison.Ordinal));
         Assert.DoesNotContain("root", user);
