@@ -1,4 +1,4 @@
-# The relay's image: published with the .NET SDK, run on the .NET runtime (no ASP.NET Core) as a non-root user.
+# The relay's image: published with the .NET SDK, run on the ASP.NET Core runtime (Kestrel serves its probes) as a non-root user.
 #   docker build -t atlas-cdc .
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -9,14 +9,13 @@ COPY src/Atlas.Cdc/ src/Atlas.Cdc/
 # Publishing for a runtime precompiles the relay (ReadyToRun): no JIT at start-up (docs/benchmarks.md).
 RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --runtime linux-x64 --self-contained false --no-restore --output /app
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0 AS runtime
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # No OS librdkafka: the relay loads the one in its NuGet package (librdkafka.redist, under runtimes/).
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says.
-# DOTNET_GCgen0size (a 4 MiB gen0 budget instead of the cache-sized default) and glibc's malloc settings for
-# librdkafka's copies: the relay adds them itself when they are unset, by replacing itself once at start
-# (Hosting/StartupEnvironment.cs); set here, that second start is spared.
+# Memory settings (README, *Memory*): a 4 MiB gen0 budget instead of the cache-sized default, and glibc's malloc
+# settings for librdkafka's copies. They are deployment settings: the relay does not set them itself.
 ENV Cdc__Http__Url="http://0.0.0.0:8080" \
     DOTNET_GCgen0size=0x400000 \
     MALLOC_MMAP_THRESHOLD_=4194304 \

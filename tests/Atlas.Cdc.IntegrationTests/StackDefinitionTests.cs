@@ -61,6 +61,23 @@ public class StackDefinitionTests
         Assert.Equal("json", environment["Logging__Console__FormatterName"]);
     }
 
+    [Fact]
+    public void The_image_and_the_compose_file_set_the_memory_settings_readme_documents()
+    {
+        // README, *Memory*: deployment settings, since the relay does not set them itself.
+        string[] settings = ["DOTNET_GCgen0size=0x400000", "MALLOC_MMAP_THRESHOLD_=4194304", "MALLOC_TRIM_THRESHOLD_=262144", "MALLOC_ARENA_MAX=2"];
+        var dockerfile = File.ReadAllText(StackFiles.Path("Dockerfile"));
+        var compose = StackFiles.Environment(Service("relay"));
+        var readme = File.ReadAllText(StackFiles.Path("README.md"));
+        foreach (var setting in settings)
+        {
+            var (name, value) = (setting.Split('=')[0], setting.Split('=')[1]);
+            Assert.Contains(setting, dockerfile, StringComparison.Ordinal);
+            Assert.Equal(value, compose.GetValueOrDefault(name));
+            Assert.Contains($"| `{name}` | `{value}` |", readme, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Follows the names as the configuration binder does (case-insensitive); dictionaries take any key.</summary>
     private static bool IsOption(Type type, string[] path)
     {
@@ -221,18 +238,18 @@ public class StackDefinitionTests
     }
 
     [Fact]
-    public void Dockerfile_publishes_the_relay_on_the_dotnet_runtime_with_its_packaged_librdkafka_as_a_non_root_user()
+    public void Dockerfile_publishes_the_relay_on_the_aspnet_runtime_with_its_packaged_librdkafka_as_a_non_root_user()
     {
         var lines = File.ReadAllLines(StackFiles.Path("Dockerfile")).Select(l => l.Trim()).ToList();
         Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/runtime:10.0", StringComparison.Ordinal));
-        // The runtime image carries Microsoft.NETCore.App only: the relay must ask for nothing else (no ASP.NET Core).
+        Assert.Contains(lines, l => l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", StringComparison.Ordinal));
+        // The aspnet image carries Microsoft.NETCore.App and Microsoft.AspNetCore.App: the relay must ask for nothing else.
         using var runtimeConfig = JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(RelayProcess.DefaultAssemblyPath, ".runtimeconfig.json")));
         var options = runtimeConfig.RootElement.GetProperty("runtimeOptions");
         var frameworks = options.TryGetProperty("frameworks", out var list)
             ? list.EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList()
             : [options.GetProperty("framework").GetProperty("name").GetString()];
-        Assert.Equal(["Microsoft.NETCore.App"], frameworks);
+        Assert.Equal(["Microsoft.AspNetCore.App", "Microsoft.NETCore.App"], frameworks.Order());
         Assert.DoesNotContain(lines, l => l.Contains("librdkafka1", StringComparison.Ordinal));
         var user = Assert.Single(lines, l => l.StartsWith("USER ", StringComparison.Ordinal));
         Assert.DoesNotContain("root", user);

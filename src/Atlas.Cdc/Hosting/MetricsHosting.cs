@@ -23,7 +23,7 @@ internal static class MetricsHosting
 
     /// <summary>
     /// Creates every metric before the relay starts, so counters are exported at 0 from the first scrape.
-    /// <see cref="Hosting.StatusHttpServer"/> serves them at <c>GET /metrics</c>, always in the Prometheus text format
+    /// <see cref="Hosting.StatusEndpoints"/> serves them at <c>GET /metrics</c>, always in the Prometheus text format
     /// 0.0.4, the one <c>promtool check metrics</c> checks: the relay has no exemplars, the only thing OpenMetrics would add.
     /// </summary>
     public static void CreateRelayMetrics(this IServiceProvider services)

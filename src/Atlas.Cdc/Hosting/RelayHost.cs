@@ -4,13 +4,13 @@ using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Schemas;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;
 
-/// <summary>Wires the relay on the generic host: configuration, the worker, the slot monitor, and the HTTP endpoints.</summary>
+/// <summary>Wires the relay on ASP.NET Core's host: configuration, the worker, the slot monitor, and the HTTP endpoints.</summary>
 public static class RelayHost
 {
     /// <summary>
@@ -20,16 +20,13 @@ public static class RelayHost
     public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null,
         CancellationToken cancellationToken = default)
     {
-        // Settings are read once, at start (CdcOptionsBinder): no file watcher thread for appsettings.json changes.
-        var configuration = new ConfigurationManager();
-        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["hostBuilder:reloadConfigOnChange"] = "false" });
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = args,
+            // Settings are read once, at start (CdcOptionsBinder): no file watcher thread for appsettings.json changes.
+            Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"],
             // appsettings.json is published beside the relay's assembly: read it from there, not from whatever
             // directory the process was started in (`dotnet out/Atlas.Cdc.dll` from the repository root).
             ContentRootPath = AppContext.BaseDirectory,
-            Configuration = configuration,
         });
         if (overrides is not null)
             builder.Configuration.AddInMemoryCollection(overrides);
@@ -49,29 +46,31 @@ public static class RelayHost
         builder.Services.AddSingleton<StreamStatus>();
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();
-        builder.Services.AddSingleton<StatusHttpServer>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<StatusHttpServer>());
+        builder.AddStatusEndpoints(options);
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();
         builder.Services.AddSingleton<DeliveryProgress>();
         builder.Services.AddHostedService<ProgressRecorder>();
         builder.Services.AddHostedService<Retention.OutboxRetention>();
 
-        using var host = builder.Build();
-        host.Services.CreateRelayMetrics();
-        try
-        {
-            host.Services.GetRequiredService<StatusHttpServer>().Bind();
-        }
-        catch (FatalConfigurationException e)
-        {
-            // The port is taken (another relay, the demo on 8080): say which setting moves it, not a stack trace.
-            await Console.Error.WriteLineAsync(ExitCodes.FatalPrefix + e.Message);
-            return ExitCodes.Configuration;
-        }
+        await using var app = builder.Build();
+        app.Services.CreateRelayMetrics();
+        app.MapStatusEndpoints(options);
 
         Environment.ExitCode = 0;
-        await host.RunAsync(cancellationToken);
+        try
+        {
+            StatusEndpoints.EnsureListenable(options);
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is FatalConfigurationException or IOException)
+        {
+            // The port is taken: say which setting moves it. IOException: taken between the check and Kestrel's bind.
+            var fatal = e as FatalConfigurationException ?? StatusEndpoints.CannotListen(options, e);
+            await Console.Error.WriteLineAsync(ExitCodes.FatalPrefix + fatal.Message);
+            return ExitCodes.Configuration;
+        }
+        await app.WaitForShutdownAsync(cancellationToken);
         return Environment.ExitCode;
     }
 
@@ -80,10 +79,12 @@ public static class RelayHost
     /// formatter <c>Logging:Console:FormatterName</c> names: simple (appsettings.json), json or systemd, e.g.
     /// <c>Logging__Console__FormatterName=json</c> for one JSON object per line.
     /// </summary>
-    private static void UseConsoleLoggingOnly(HostApplicationBuilder builder)
+    private static void UseConsoleLoggingOnly(WebApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole();
+        // The slim builder's console logger fixes the simple formatter: the configured name counts again.
+        builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSection("Logging:Console"));
         // The shared timestamp format ends with a space that separates it from the level in simple lines.
         builder.Services.PostConfigure<JsonConsoleFormatterOptions>(json =>
         {
