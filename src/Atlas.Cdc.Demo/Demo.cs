@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Outbox;
-using Atlas.Cdc.Sandbox.SchemaRegistry;
 using Atlas.Cdc.Sandbox;
+using Atlas.Cdc.Sandbox.SchemaRegistry;
 using Npgsql;
 
 namespace Atlas.Cdc.Demo;

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Hosting;
-
 namespace Atlas.Cdc;
 
 internal static class PeriodicTimerExtensions

@@ -1,7 +1,6 @@
 using System.Reflection;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Sandbox;
-using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.IntegrationTests;
 

@@ -1,5 +1,4 @@
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Reading;
 using Atlas.Cdc.Retention;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,9 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Sandbox;
-using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Configuration;
 
 namespace Atlas.Cdc.IntegrationTests;

@@ -1,5 +1,5 @@
-
 using Atlas.Cdc.Offsets;
+
 namespace Atlas.Cdc.UnitTests;
 
 public class AcknowledgementTrackerTests

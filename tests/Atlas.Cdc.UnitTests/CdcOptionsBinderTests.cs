@@ -1,8 +1,6 @@
 using System.Reflection;
-using Atlas.Cdc;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Configuration;
 
 namespace Atlas.Cdc.UnitTests;

@@ -2,11 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 using Atlas.Cdc.Schemas.CloudEvents;
 using Confluent.Kafka;
 

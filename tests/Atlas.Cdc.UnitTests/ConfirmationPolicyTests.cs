@@ -1,8 +1,5 @@
-
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.UnitTests;
 
 public class ConfirmationPolicyTests

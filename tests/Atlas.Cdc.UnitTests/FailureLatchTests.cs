@@ -1,6 +1,5 @@
-
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Publishing;
+
 namespace Atlas.Cdc.UnitTests;
 
 public class FailureLatchTests

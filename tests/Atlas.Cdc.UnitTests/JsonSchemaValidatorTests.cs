@@ -1,6 +1,4 @@
 using System.Text;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.UnitTests;

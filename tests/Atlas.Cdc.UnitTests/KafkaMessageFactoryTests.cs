@@ -2,8 +2,6 @@ using System.Text;
 using Atlas.Cdc.Events;
 using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.UnitTests;

@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Reading;
 using Atlas.Cdc.Reading.PgOutput;
 

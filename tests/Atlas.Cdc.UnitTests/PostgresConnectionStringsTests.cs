@@ -1,7 +1,4 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
 using Npgsql;
 
 namespace Atlas.Cdc.UnitTests;

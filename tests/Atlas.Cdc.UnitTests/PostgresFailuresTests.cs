@@ -1,8 +1,5 @@
 using System.Net.Sockets;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
 using Npgsql;
 
 namespace Atlas.Cdc.UnitTests;

@@ -5,7 +5,6 @@ using System.Text.RegularExpressions;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Observability;
-using Atlas.Cdc.Schemas;
 using Prometheus;
 
 namespace Atlas.Cdc.UnitTests;

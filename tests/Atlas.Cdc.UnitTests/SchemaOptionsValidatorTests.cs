@@ -1,7 +1,6 @@
-
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Schemas;
+using Atlas.Cdc.Hosting;
+
 namespace Atlas.Cdc.UnitTests;
 
 public class SchemaOptionsValidatorTests

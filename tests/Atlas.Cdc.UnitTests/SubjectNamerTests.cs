@@ -1,7 +1,5 @@
-
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 using Atlas.Cdc.Schemas;
+
 namespace Atlas.Cdc.UnitTests;
 
 public class SubjectNamerTests

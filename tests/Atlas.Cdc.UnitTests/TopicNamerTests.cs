@@ -1,6 +1,5 @@
 using System.Text;
 using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.UnitTests;
 

@@ -1,7 +1,5 @@
 using System.Text;
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.UnitTests;

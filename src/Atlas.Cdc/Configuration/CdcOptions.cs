@@ -1,5 +1,3 @@
-using Atlas.Cdc.Schemas;
-
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
-using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.Configuration;
 

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Schemas;
-
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>CloudEvents 1.0 over the Kafka protocol binding (<c>Cdc:CloudEvents</c>).</summary>

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Schemas;
-
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>The Confluent-compatible schema registry used by the Avro and JsonSchema value formats (<c>Cdc:SchemaRegistry</c>).</summary>

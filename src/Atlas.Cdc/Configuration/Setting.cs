@@ -1,5 +1,3 @@
-using Atlas.Cdc.Schemas;
-
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>One setting of <see cref="CdcOptions"/>: its configuration path, the type its value must parse as, its default.</summary>

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Schemas;
-
 namespace Atlas.Cdc.Configuration;
 
 /// <summary>How the Kafka message value is written (<c>Cdc:Value</c>).</summary>

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>Where an event was read; events read from the table carry a header that says so.</summary>

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>Where each contract column sits in the outbox relation as pgoutput describes it.</summary>

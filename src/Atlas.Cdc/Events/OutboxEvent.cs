@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>A schema-qualified table name as given in <c>Cdc:Table</c> (<c>outbox</c> means <c>public.outbox</c>).</summary>

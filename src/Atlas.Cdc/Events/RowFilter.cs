@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>Which outbox rows to read; every condition given must hold. An empty filter matches every row.</summary>

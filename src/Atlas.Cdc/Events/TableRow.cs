@@ -1,5 +1,3 @@
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Events;
 
 /// <summary>An outbox row read through SQL, with the commit time it is published with.</summary>

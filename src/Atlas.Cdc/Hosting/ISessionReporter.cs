@@ -1,7 +1,5 @@
-
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>

@@ -1,9 +1,7 @@
 using System.Text.Encodings.Web;
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;

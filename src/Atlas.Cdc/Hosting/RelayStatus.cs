@@ -1,10 +1,8 @@
-
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Schemas;
+
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>

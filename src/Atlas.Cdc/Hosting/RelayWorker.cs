@@ -1,12 +1,9 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;

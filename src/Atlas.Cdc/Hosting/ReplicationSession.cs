@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
@@ -9,7 +8,6 @@ using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Reading;
 using Atlas.Cdc.Reading.PgOutput;
 using Atlas.Cdc.Recovery;
-using Atlas.Cdc.Schemas;
 using Npgsql;
 using Npgsql.Replication;
 using NpgsqlTypes;

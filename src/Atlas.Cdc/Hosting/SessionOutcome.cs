@@ -1,7 +1,5 @@
-
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>How a <see cref="ReplicationSession"/> ended; the worker decides from it what comes next.</summary>

@@ -1,7 +1,3 @@
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>Where a <see cref="ReplicationSession"/> is in its life; <see cref="SessionLifecycle"/> lists the moves.</summary>

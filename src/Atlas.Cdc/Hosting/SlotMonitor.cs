@@ -1,9 +1,5 @@
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Observability;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Observability;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;

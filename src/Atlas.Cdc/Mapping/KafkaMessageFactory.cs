@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Atlas.Cdc.Events;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Mapping;

@@ -2,8 +2,6 @@ using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
 using Atlas.Cdc.Schemas;
 using Atlas.Cdc.Schemas.Avro;
 using Atlas.Cdc.Schemas.CloudEvents;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.Mapping;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

@@ -1,6 +1,5 @@
 using System.Runtime;
 using System.Runtime.ExceptionServices;
-using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

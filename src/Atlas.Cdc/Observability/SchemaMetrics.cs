@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Schemas;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;

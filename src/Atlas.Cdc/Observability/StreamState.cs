@@ -1,5 +1,3 @@
-using Atlas.Cdc.Hosting;
-
 namespace Atlas.Cdc.Observability;
 
 /// <summary>What the relay is doing; exported as <c>atlas_cdc_stream_state{state="..."}</c>.</summary>

@@ -1,7 +1,3 @@
-
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
 namespace Atlas.Cdc.Offsets;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Atlas.Cdc.Recovery;
 using NpgsqlTypes;
 
 namespace Atlas.Cdc.Offsets;

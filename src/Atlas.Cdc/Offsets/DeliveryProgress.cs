@@ -1,9 +1,5 @@
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Recovery;
-using Atlas.Cdc.Schemas;
 using Npgsql;
 using NpgsqlTypes;
 

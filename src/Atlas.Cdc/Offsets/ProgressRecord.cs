@@ -1,5 +1,3 @@
-using Atlas.Cdc.Recovery;
-
 namespace Atlas.Cdc.Offsets;
 
 /// <summary>The slot's row in atlas_cdc_progress (sql/006_relay_progress.sql).</summary>

@@ -2,9 +2,6 @@ using System.Diagnostics;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Recovery;
-using Atlas.Cdc.Schemas;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -1,7 +1,4 @@
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Recovery;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,7 +1,4 @@
 using System.Net.Sockets;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
 using Npgsql;
 
 namespace Atlas.Cdc.Postgres;

@@ -1,7 +1,3 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Postgres;
 
 /// <summary>Another relay streams from the slot; this one waits as a standby.</summary>

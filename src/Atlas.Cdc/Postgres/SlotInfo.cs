@@ -1,7 +1,3 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
-
 namespace Atlas.Cdc.Postgres;
 
 /// <summary>The relay's slot as one row of pg_replication_slots showed it, or <see cref="Exists"/> false.</summary>

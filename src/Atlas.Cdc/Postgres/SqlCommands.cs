@@ -1,6 +1,3 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
 using Npgsql;
 
 namespace Atlas.Cdc.Postgres;

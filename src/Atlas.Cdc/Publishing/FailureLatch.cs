@@ -1,5 +1,3 @@
-using Atlas.Cdc.Mapping;
-
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>

@@ -1,11 +1,8 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Hosting;
 using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 using Confluent.Kafka;
 using NpgsqlTypes;
 

@@ -1,7 +1,5 @@
-
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Schemas;
+
 namespace Atlas.Cdc.Publishing;
 
 /// <summary>

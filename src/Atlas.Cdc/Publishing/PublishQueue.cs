@@ -1,9 +1,7 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Publishing;
 

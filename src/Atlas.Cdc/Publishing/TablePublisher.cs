@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Publishing;
 

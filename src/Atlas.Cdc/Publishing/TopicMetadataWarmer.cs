@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Atlas.Cdc.Mapping;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Publishing;

@@ -1,9 +1,6 @@
-
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Reading.PgOutput;
+
 namespace Atlas.Cdc.Reading;
 
 /// <summary>

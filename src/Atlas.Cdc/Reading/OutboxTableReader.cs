@@ -2,8 +2,6 @@ using System.Data;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
 using Npgsql;
 using NpgsqlTypes;

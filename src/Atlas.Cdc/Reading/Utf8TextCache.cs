@@ -1,7 +1,4 @@
 using System.Text;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
 
 namespace Atlas.Cdc.Reading;
 

@@ -1,4 +1,3 @@
-using Atlas.Cdc.Offsets;
 using Npgsql;
 
 namespace Atlas.Cdc.Recovery;

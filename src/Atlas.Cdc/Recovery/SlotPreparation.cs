@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 using Npgsql;
 using Npgsql.Replication;
 using Npgsql.Replication.PgOutput;

@@ -1,7 +1,5 @@
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Schemas;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Replay;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Reading;
 
 namespace Atlas.Cdc.Replay;
 

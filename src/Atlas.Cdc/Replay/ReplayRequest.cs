@@ -1,6 +1,5 @@
-
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.Replay;
 
 /// <summary>What <c>replay</c> was asked to do.</summary>

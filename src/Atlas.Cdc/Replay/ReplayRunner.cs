@@ -1,14 +1,11 @@
 using System.Runtime.InteropServices;
-using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
 using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
 using Atlas.Cdc.Publishing;
 using Atlas.Cdc.Reading;
-using Atlas.Cdc.Schemas;
 
 namespace Atlas.Cdc.Replay;
 

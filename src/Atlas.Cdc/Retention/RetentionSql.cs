@@ -1,9 +1,6 @@
-
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
-using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.Retention;
 
 /// <summary>The statements of outbox retention for one table (its <c>&lt;table&gt;_retention</c> view beside it).</summary>

@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 using NJsonSchema;
 using NJsonSchema.Validation;
 

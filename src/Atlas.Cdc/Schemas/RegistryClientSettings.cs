@@ -1,7 +1,4 @@
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
-using Atlas.Cdc.Publishing;
 using Confluent.SchemaRegistry;
 
 namespace Atlas.Cdc.Schemas;

@@ -1,6 +1,3 @@
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
-
 namespace Atlas.Cdc.Schemas;
 
 /// <summary>A registry request failed in a way that may pass (unreachable, timeout, 5xx, auth): retry, never refuse the event.</summary>

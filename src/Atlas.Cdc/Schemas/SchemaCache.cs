@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Confluent.SchemaRegistry;
 

@@ -1,7 +1,5 @@
 using Confluent.SchemaRegistry;
 using RegistrySchema = Confluent.SchemaRegistry.Schema;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas;
 

@@ -1,7 +1,5 @@
-
 using Atlas.Cdc.Configuration;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
+
 namespace Atlas.Cdc.Schemas;
 
 /// <summary>Checks <c>Cdc:Value</c>, <c>Cdc:SchemaRegistry</c> and <c>Cdc:CloudEvents</c>; each error names the setting.</summary>

@@ -1,6 +1,3 @@
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
-
 namespace Atlas.Cdc.Schemas;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using Atlas.Cdc.Sandbox;
 using Atlas.Cdc.Sandbox.SchemaRegistry;
 using Confluent.SchemaRegistry;
 using Npgsql;

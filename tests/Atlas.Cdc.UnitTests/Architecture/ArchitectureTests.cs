@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.UnitTests.Architecture;

@@ -1,7 +1,3 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
-
 namespace Atlas.Cdc.Reading.PgOutput;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Postgres;
 using NpgsqlTypes;
 
 namespace Atlas.Cdc.Reading.PgOutput;

@@ -1,5 +1,3 @@
-using Atlas.Cdc.Hosting;
-using Atlas.Cdc.Offsets;
 using Atlas.Cdc.Postgres;
 using Npgsql.Replication;
 using Npgsql.Replication.Internal;

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Avro;
 using AvroSchema = Avro.Schema;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Atlas.Cdc.Mapping;
-using Atlas.Cdc.Observability;
 
 namespace Atlas.Cdc.Schemas.Avro;
 

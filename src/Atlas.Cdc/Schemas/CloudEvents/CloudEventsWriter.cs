@@ -3,10 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
-using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
-using Atlas.Cdc.Publishing;
-using Atlas.Cdc.Reading;
 using Confluent.Kafka;
 
 namespace Atlas.Cdc.Schemas.CloudEvents;
