@@ -15,11 +15,11 @@ using NpgsqlTypes;
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>
-/// One replication connection's life: check the database, take the slot, walk the pgoutput stream, publish each
-/// outbox insert, and confirm to PostgreSQL what Kafka has acknowledged. It ends on shutdown (after draining) or
-/// on the first failure and returns a <see cref="SessionOutcome"/>; the <see cref="Hosting.RelayWorker"/> decides
-/// whether to start another. The phases and the moves between them are in <see cref="SessionLifecycle"/>; what
-/// may be confirmed is decided by <see cref="ConfirmationPolicy"/>.
+/// One replication connection's life, composed of the data path's steps: <see cref="DatabaseChecks"/>, the slot
+/// claim and <see cref="SlotPreparation"/> (backfill, recovery), the <see cref="ChangeStreamReader"/> feeding a
+/// <see cref="PublishQueue"/>, and the <see cref="SlotConfirmer"/> confirming what <see cref="ConfirmationPolicy"/>
+/// allows. It ends on shutdown (after draining) or on the first failure and returns a <see cref="SessionOutcome"/>;
+/// the <see cref="RelayWorker"/> decides whether to start another. The phases are in <see cref="SessionLifecycle"/>.
 /// </summary>
 internal sealed class ReplicationSession(
     CdcOptions options,
@@ -37,6 +37,7 @@ internal sealed class ReplicationSession(
     private SlotPreparation? _preparation;
     private AcknowledgementTracker? _tracker;
     private ConfirmationPolicy? _confirmation;
+    private SlotConfirmer? _confirmer;
     private SlotClaim? _claim;
 
     /// <summary>Runs the session to its end; never throws (the outcome carries the failure).</summary>
@@ -85,6 +86,8 @@ internal sealed class ReplicationSession(
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes, startLsn);
         _tracker = tracker;
         _confirmation = new ConfirmationPolicy(tracker, () => (ulong)connection.LastReceivedLsn, slot.ConfirmedFlushLsn);
+        var confirmer = _confirmer = new SlotConfirmer(connection, _confirmation, options.Slot,
+            PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString), reporter.Confirmed, logger);
         connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(slot.ConfirmedFlushLsn));
         reporter.Tracking(tracker);
 
@@ -94,17 +97,20 @@ internal sealed class ReplicationSession(
         _lifecycle.MoveTo(SessionPhase.Starting);
 
         await using var queue = new PublishQueue(publisher, tracker);
-        var reader = Task.Run(() => ReadAsync(stream, tracker, queue, readerCancellation.Token), CancellationToken.None);
+        // Decoding and publishing run on separate threads: the reader here, the queue's publishing loop there.
+        var changes = new ChangeStreamReader(table, options.Publication, tracker, _lifecycle, metrics, logger);
+        var reader = Task.Run(() => changes.ReadAsync(stream, queue.EnqueueAsync, () => publisher.Failure, readerCancellation.Token),
+            CancellationToken.None);
         using var confirmerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var confirmer = ConfirmLoopAsync(connection, tracker, reader, confirmerCancellation.Token);
+        var confirming = ConfirmLoopAsync(connection, confirmer, tracker, reader, confirmerCancellation.Token);
 
-        await Task.WhenAny(reader, confirmer);
-        if (stoppingToken.IsCancellationRequested && !reader.IsCompleted && !confirmer.IsFaulted)
+        await Task.WhenAny(reader, confirming);
+        if (stoppingToken.IsCancellationRequested && !reader.IsCompleted && !confirming.IsFaulted)
         {
-            await Quietly(confirmer);
+            await Quietly(confirming);
             try
             {
-                await DrainAsync(connection, tracker); // throws a fatal publisher failure (Halt)
+                await DrainAsync(confirmer, tracker); // throws a fatal publisher failure (Halt)
             }
             finally
             {
@@ -118,89 +124,19 @@ internal sealed class ReplicationSession(
         // A failure: stop the other half, confirm what is safe if the connection still allows it, report.
         await confirmerCancellation.CancelAsync();
         await readerCancellation.CancelAsync();
-        await Quietly(confirmer);
+        await Quietly(confirming);
         await Quietly(reader);
-        await TryConfirmAsync(connection);
+        await confirmer.TryConfirmAsync();
         var failure = publisher.Failure
                       ?? reader.Exception?.InnerException
-                      ?? confirmer.Exception?.InnerException
+                      ?? confirming.Exception?.InnerException
                       ?? new InvalidOperationException("The replication stream ended unexpectedly.");
         throw PostgresFailures.IsSlotInUse(failure) ? new SlotInUseException(options.Slot, failure) : failure;
     }
 
-    /// <summary>
-    /// Walks the stream on its own thread and decodes; a <see cref="PublishQueue"/> hands the events to Kafka on
-    /// another. Every event is counted in the tracker when queued, before the next message is read, which is what
-    /// makes the idle confirmation of <see cref="ConfirmationPolicy"/> safe.
-    /// </summary>
-    private async Task ReadAsync(IAsyncEnumerable<XLogDataMessage> stream, AcknowledgementTracker tracker,
-        PublishQueue queue, CancellationToken cancellationToken)
-    {
-        var relations = new OutboxRelations(table, options.Publication, logger);
-        var messages = new PgOutputStream();
-        TrackedTransaction? transaction = null;
-
-        await foreach (var data in stream.ConfigureAwait(false))
-        {
-            if (!_lifecycle.MayRead)
-            {
-                // Flushing: leave this message unprocessed (it is not confirmed) and wait to be cancelled.
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-            }
-            if (publisher.Failure is { } failure)
-                throw failure;
-
-            await messages.ReadAsync(data).ConfigureAwait(false);
-            var message = messages.Current;
-            var walStart = (ulong)data.WalStart;
-            switch (message.Span.IsEmpty ? (byte)0 : message.Span[0])
-            {
-                case PgOutputMessages.Begin:
-                    if (!_lifecycle.TryBeginTransaction())
-                    {
-                        // Draining: this transaction is left for the next relay, whole.
-                        await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                    }
-                    var (finalLsn, commitTime) = PgOutputMessages.ReadBegin(message.Span, walStart);
-                    transaction = tracker.Begin(finalLsn, commitTime);
-                    break;
-
-                case PgOutputMessages.Relation:
-                    relations.Describe(message.Span, walStart);
-                    break;
-
-                case PgOutputMessages.Insert:
-                    if (transaction is null)
-                        throw new InvalidOperationException($"Insert outside a transaction at LSN {data.WalStart}.");
-                    if (relations.Decode(message.Span, walStart) is not { } outboxEvent)
-                        break;
-                    await queue.EnqueueAsync(outboxEvent, transaction, cancellationToken).ConfigureAwait(false);
-                    await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-
-                case PgOutputMessages.Commit:
-                    if (transaction is null)
-                        throw new InvalidOperationException($"Commit outside a transaction at LSN {data.WalStart}.");
-                    AcknowledgementTracker.Commit(transaction, PgOutputMessages.ReadCommit(message.Span, walStart).EndLsn);
-                    metrics.Transactions.Add(1);
-                    transaction = null;
-                    _lifecycle.EndTransaction();
-                    break;
-
-                case var type when PgOutputMessages.IsIgnored(type):
-                    break;
-
-                case var type:
-                    throw new InvalidOperationException(
-                        $"Unexpected pgoutput message type '{(char)type}' at LSN {data.WalStart}: the relay asks for protocol version 1 without streaming.");
-            }
-        }
-        throw new InvalidOperationException("PostgreSQL ended the replication stream.");
-    }
-
     /// <summary>Confirms on an interval; also notices when the slot is ours (streaming) and when the publisher failed.</summary>
-    private async Task ConfirmLoopAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker, Task reader,
-        CancellationToken cancellationToken)
+    private async Task ConfirmLoopAsync(LogicalReplicationConnection connection, SlotConfirmer confirmer, AcknowledgementTracker tracker,
+        Task reader, CancellationToken cancellationToken)
     {
         var backendPid = connection.ProcessID;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
@@ -223,7 +159,7 @@ internal sealed class ReplicationSession(
                     options.Slot, options.Publication, new NpgsqlLogSequenceNumber(Confirmed));
                 timer.Period = options.ConfirmInterval;
             }
-            await ConfirmAsync(connection, cancellationToken);
+            await confirmer.ConfirmAsync(cancellationToken);
             await ReleaseIfServerShuttingDownAsync(tracker, cancellationToken);
         }
     }
@@ -257,39 +193,7 @@ internal sealed class ReplicationSession(
         }
     }
 
-    /// <summary>Sends the position <see cref="ConfirmationPolicy"/> allows, if it moved.</summary>
-    private async Task ConfirmAsync(LogicalReplicationConnection connection, CancellationToken cancellationToken)
-    {
-        if (_confirmation?.Next() is not { } lsn)
-            return;
-        connection.SetReplicationStatus(new NpgsqlLogSequenceNumber(lsn));
-        try
-        {
-            await connection.SendStatusUpdate(cancellationToken);
-        }
-        catch (InvalidOperationException)
-        {
-            // Not streaming (yet or any more): Npgsql sends the value with its next status update, if there is one.
-            return;
-        }
-        _confirmation.MarkConfirmed(lsn);
-        reporter.Confirmed(lsn);
-    }
-
-    private ulong Confirmed => _confirmation?.Confirmed ?? 0;
-
-    private async Task TryConfirmAsync(LogicalReplicationConnection connection)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await ConfirmAsync(connection, timeout.Token);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            logger.LogDebug("Final confirmation skipped: {Reason}", e.Message);
-        }
-    }
+    private ulong Confirmed => _confirmer?.Confirmed ?? 0;
 
     /// <summary>
     /// SIGTERM: finish reading the transaction in progress and stop before the next one, wait for acknowledgements,
@@ -297,7 +201,7 @@ internal sealed class ReplicationSession(
     /// already published events unconfirmable (no COMMIT read), and the next relay would send them again.
     /// A publisher failure ends the waiting at once: a Halt throws (exit 3); nothing more will be acknowledged.
     /// </summary>
-    private async Task DrainAsync(LogicalReplicationConnection connection, AcknowledgementTracker tracker)
+    private async Task DrainAsync(SlotConfirmer confirmer, AcknowledgementTracker tracker)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
         _lifecycle.MoveTo(SessionPhase.Draining);
@@ -306,8 +210,8 @@ internal sealed class ReplicationSession(
         _lifecycle.MoveTo(SessionPhase.Flushing); // past the deadline inside a huge transaction: stop where it is
         var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
         var drained = await tracker.WaitForDrainAsync(remaining, CancellationToken.None, giveUp: () => publisher.Failure is not null);
-        await TryConfirmAsync(connection);
-        await WaitForServerToConfirmAsync(connection);
+        await confirmer.TryConfirmAsync();
+        await confirmer.WaitForServerToConfirmAsync();
         if (publisher.Failure is { IsFatal: true } fatal)
             throw fatal;
         if (publisher.Failure is { } failure)
@@ -318,36 +222,6 @@ internal sealed class ReplicationSession(
         else
             logger.LogWarning("Shutdown timeout {Timeout} passed with {InFlight} events unacknowledged; confirmed LSN {Lsn}, the rest is sent again on restart",
                 Durations.Format(options.ShutdownTimeout), tracker.InFlightEvents, new NpgsqlLogSequenceNumber(Confirmed));
-    }
-
-    /// <summary>
-    /// SendStatusUpdate only puts the position on the socket. Ending the stream cancels it (Npgsql sends a cancel
-    /// request), and the walsender can then release the slot before it has read that last status: the slot keeps
-    /// the previous confirmation and the next relay (a standby taking over at once) resends up to a confirm
-    /// interval of events. So the stream is ended only once pg_replication_slots shows the final position.
-    /// </summary>
-    private async Task WaitForServerToConfirmAsync(LogicalReplicationConnection connection)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        ulong serverConfirmed = 0;
-        try
-        {
-            await using var query = new NpgsqlConnection(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString));
-            await query.OpenAsync(timeout.Token);
-            while (true)
-            {
-                serverConfirmed = await SlotCatalog.ConfirmedFlushLsnAsync(query, options.Slot, timeout.Token);
-                if (serverConfirmed >= Confirmed)
-                    return;
-                await connection.SendStatusUpdate(timeout.Token);
-                await Task.Delay(20, timeout.Token);
-            }
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            logger.LogWarning("PostgreSQL shows slot {Slot} confirmed to {ServerLsn}, not the final {Lsn} ({Reason}): the next start may send the events in between again",
-                options.Slot, new NpgsqlLogSequenceNumber(serverConfirmed), new NpgsqlLogSequenceNumber(Confirmed), e.Message);
-        }
     }
 
     private async Task<bool> SlotHeldByAsync(int backendPid, CancellationToken cancellationToken)

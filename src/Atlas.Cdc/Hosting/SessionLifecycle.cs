@@ -1,3 +1,5 @@
+using Atlas.Cdc.Reading;
+
 namespace Atlas.Cdc.Hosting;
 
 /// <summary>
@@ -11,7 +13,7 @@ namespace Atlas.Cdc.Hosting;
 /// outside at each COMMIT, and parks at a BEGIN once draining. Both sides write with a full fence and then read the
 /// other's flag, so the drain cannot miss a transaction the reader is starting.
 /// </summary>
-internal sealed class SessionLifecycle
+internal sealed class SessionLifecycle : IReadGate
 {
     private int _phase = (int)SessionPhase.Preparing;
     private int _inTransaction;
