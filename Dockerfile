@@ -4,8 +4,10 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY .editorconfig Directory.Build.props Directory.Packages.props ./
 COPY src/Atlas.Cdc/Atlas.Cdc.csproj src/Atlas.Cdc/
+COPY src/Atlas.Cdc.Outbox/Atlas.Cdc.Outbox.csproj src/Atlas.Cdc.Outbox/
 RUN dotnet restore src/Atlas.Cdc/Atlas.Cdc.csproj --runtime linux-x64
 COPY src/Atlas.Cdc/ src/Atlas.Cdc/
+COPY src/Atlas.Cdc.Outbox/ src/Atlas.Cdc.Outbox/
 # Publishing for a runtime precompiles the relay (ReadyToRun): no JIT at start-up (docs/benchmarks.md).
 RUN dotnet publish src/Atlas.Cdc/Atlas.Cdc.csproj --configuration Release --runtime linux-x64 --self-contained false --no-restore --output /app
 

@@ -76,7 +76,7 @@ internal static class OutboxRowFactory
             if (string.IsNullOrEmpty(name) || name.Length > OutboxLimits.MaxHeaderNameLength)
                 throw new OutboxEventValidationException(descriptor.ClrType, member,
                     $"a header name must have 1 to {OutboxLimits.MaxHeaderNameLength} characters");
-            if (name is "id" or "event_type" or "aggregate_type" || name.StartsWith("atlas.", StringComparison.Ordinal))
+            if (OutboxHeaderNames.IsReserved(name))
                 throw new OutboxEventValidationException(descriptor.ClrType, member,
                     "the relay writes this header itself (id, event_type, aggregate_type, atlas.*); choose another name");
             if (value is null)

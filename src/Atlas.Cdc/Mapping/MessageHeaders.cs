@@ -40,6 +40,5 @@ internal static class MessageHeaders
     public const string DeadLetterTruncated = "atlas.dlq.truncated";
 
     /// <summary>Row header entries with these names are dropped (with a warning) so the relay's own stay trustworthy.</summary>
-    public static bool IsReserved(string name) =>
-        name is Id or EventType or AggregateType || name.StartsWith("atlas.", StringComparison.Ordinal);
+    public static bool IsReserved(string name) => Outbox.OutboxHeaderNames.IsReserved(name);
 }
