@@ -31,7 +31,7 @@ public class CloudEventsWriterTests
     public void Binary_mode_adds_the_attributes_as_ce_headers_and_keeps_the_value()
     {
         var message = Message();
-        new CloudEventsWriter(CloudEventsMode.Binary, "/atlas-cdc/app/public.outbox").Apply(message, s_event, s_transaction, "application/avro");
+        new CloudEventsWriter(CloudEventsMode.Binary, "/atlas-cdc/app/public.outbox", "app").Apply(message, s_event, s_transaction, "application/avro");
         Assert.Equal("1.0", Header(message, "ce_specversion"));
         Assert.Equal("7d3c5c4e-0f55-4a51-9d8a-1b2f7c3e9a10", Header(message, "ce_id"));
         Assert.Equal("/atlas-cdc/app/public.outbox", Header(message, "ce_source"));
@@ -46,7 +46,7 @@ public class CloudEventsWriterTests
     public void Structured_mode_wraps_the_payload_as_data_in_the_json_envelope()
     {
         var message = Message();
-        new CloudEventsWriter(CloudEventsMode.Structured, "/src").Apply(message, s_event, s_transaction, "application/json");
+        new CloudEventsWriter(CloudEventsMode.Structured, "/src", "app").Apply(message, s_event, s_transaction, "application/json");
         using var envelope = JsonDocument.Parse(message.Value);
         var root = envelope.RootElement;
         Assert.Equal("1.0", root.GetProperty("specversion").GetString());
@@ -61,9 +61,28 @@ public class CloudEventsWriterTests
     }
 
     [Fact]
-    public void Default_source_names_the_database_and_the_table() =>
-        Assert.Equal("/atlas-cdc/app/public.outbox", CloudEventsWriter.DefaultSource(new CdcOptions
+    public void Default_source_names_the_database_and_the_event_s_outbox_table()
+    {
+        var outboxes = OutboxCatalog.From(new CdcOptions
         {
-            Postgres = { ConnectionString = "Host=db;Database=app;Username=u" },
-        }));
+            Outboxes =
+            {
+                ["billing"] = new OutboxOptions { Table = "billing.outbox" },
+                ["sales"] = new OutboxOptions { Table = "sales.outbox" },
+            },
+        });
+        var writer = new CloudEventsWriter(CloudEventsMode.Binary, "", "app");
+        foreach (var outbox in outboxes.All)
+        {
+            var message = Message();
+            var outboxEvent = new OutboxEvent
+            {
+                Id = s_event.Id, AggregateType = s_event.AggregateType, AggregateId = s_event.AggregateId,
+                EventType = s_event.EventType, Payload = s_event.Payload, Outbox = outbox,
+            };
+            writer.Apply(message, outboxEvent, s_transaction, "application/json");
+            Assert.Equal($"/atlas-cdc/app/{outbox.Table}", Header(message, "ce_source"));
+        }
+        Assert.Equal("app", CloudEventsWriter.DatabaseOf(new CdcOptions { Postgres = { ConnectionString = "Host=db;Database=app;Username=u" } }));
+    }
 }

@@ -8,7 +8,7 @@ namespace Atlas.Cdc.UnitTests;
 
 public class KafkaMessageFactoryTests
 {
-    private static readonly KafkaMessageFactory s_factory = new(new TopicNamer("outbox.event.{aggregate_type}"));
+    private static readonly KafkaMessageFactory s_factory = new([new TopicNamer("outbox.event.{aggregate_type}")]);
 
     private static OutboxEvent Event(string payload = "{\"total\": 10}", string? headers = null) => new()
     {
@@ -147,7 +147,7 @@ public class KafkaMessageFactoryTests
     {
         // The publishing loop builds events while librdkafka's delivery thread builds dead letters, through one
         // factory, for different transactions. Every header must belong to the transaction it was built for.
-        var factory = new KafkaMessageFactory(new TopicNamer("outbox.event.{aggregate_type}"));
+        var factory = new KafkaMessageFactory([new TopicNamer("outbox.event.{aggregate_type}")]);
         var tracker = new AcknowledgementTracker(10, 1000);
         var epoch = new DateTimeOffset(2026, 11, 22, 5, 3, 0, TimeSpan.Zero);
         var transactions = Enumerable.Range(1, 2000)

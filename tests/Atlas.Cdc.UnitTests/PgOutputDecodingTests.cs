@@ -1,3 +1,4 @@
+using Atlas.Cdc.Configuration;
 using System.Buffers.Binary;
 using System.Text;
 using Atlas.Cdc.Events;
@@ -13,7 +14,8 @@ namespace Atlas.Cdc.UnitTests;
 public class PgOutputDecodingTests
 {
     private const ulong Lsn = 0x1_6B37_4D48;
-    private static readonly OutboxTableName s_table = new("public", "outbox");
+    private static readonly OutboxCatalog s_outboxes = OutboxCatalog.From(new CdcOptions());
+    private static readonly OutboxDefinition s_outbox = s_outboxes.All[0];
     private static readonly string[] s_columns = ["id", "aggregate_type", "aggregate_id", "event_type", "payload", "headers", "created_at"];
 
     [Fact]
@@ -35,10 +37,10 @@ public class PgOutputDecodingTests
         string[] reordered = ["created_at", "payload", "id", "event_type", "aggregate_id", "aggregate_type"];
         var reader = new PgOutputReader(RelationMessage(16385, "public", "outbox", reordered), Lsn);
         var relation = PgOutputMessages.ReadRelation(ref reader);
-        var map = OutboxColumnMap.Create(relation.Columns, s_table);
+        var map = OutboxColumnMap.Create(relation.Columns, relation.ColumnTypes, s_outbox);
 
         Assert.Equal((16385u, "public", "outbox"), (relation.Id, relation.Schema, relation.Name));
-        Assert.True(OutboxColumnMap.Matches(relation.Schema, relation.Name, s_table));
+        Assert.Same(s_outbox, s_outboxes.ForTable(relation.Schema, relation.Name));
         Assert.Equal((2, 5, 4, 3, 1, -1), (map.Id, map.AggregateType, map.AggregateId, map.EventType, map.Payload, map.Headers));
         Assert.Equal(0, reader.Remaining);
     }
@@ -50,7 +52,7 @@ public class PgOutputDecodingTests
         var insert = InsertMessage(16385, "0195f0e4-7b6a-7c3e-9d2f-0a1b2c3d4e5f", "Order", "42", "OrderPlaced", payload, null, "2026-12-02 12:00:00+00");
         var reader = new PgOutputReader(insert, Lsn);
         Assert.Equal(16385u, PgOutputMessages.ReadInsertHeader(ref reader));
-        var outboxEvent = OutboxRowDecoder.Decode(ref reader, OutboxColumnMap.Create(s_columns, s_table));
+        var outboxEvent = OutboxRowDecoder.Decode(ref reader, OutboxColumnMap.Create(s_columns, TextTypes(s_columns.Length), s_outbox));
 
         Assert.Equal("0195f0e4-7b6a-7c3e-9d2f-0a1b2c3d4e5f", outboxEvent.IdText);
         Assert.Equal("Order", outboxEvent.AggregateType);
@@ -69,7 +71,7 @@ public class PgOutputDecodingTests
         var insert = InsertMessage(16385, null, "Order", "42", null, "{}", "{\"a\":\"b\"}", "2026-12-02 12:00:00+00");
         var reader = new PgOutputReader(insert, Lsn);
         PgOutputMessages.ReadInsertHeader(ref reader);
-        var outboxEvent = OutboxRowDecoder.Decode(ref reader, OutboxColumnMap.Create(s_columns, s_table));
+        var outboxEvent = OutboxRowDecoder.Decode(ref reader, OutboxColumnMap.Create(s_columns, TextTypes(s_columns.Length), s_outbox));
 
         Assert.Equal("column(s) id, event_type are NULL", outboxEvent.DecodeError);
         Assert.Equal("{\"a\":\"b\"}"u8.ToArray(), outboxEvent.Headers);
@@ -81,7 +83,7 @@ public class PgOutputDecodingTests
         var insert = InsertMessage(16385, "id-1", "Order", "42", "OrderPlaced", "{}", null, "now");
         var reader = new PgOutputReader(insert.AsSpan(0, insert.Length - 3), Lsn);
         PgOutputMessages.ReadInsertHeader(ref reader);
-        var map = OutboxColumnMap.Create(s_columns, s_table);
+        var map = OutboxColumnMap.Create(s_columns, TextTypes(s_columns.Length), s_outbox);
         InvalidOperationException? error = null;
         try
         {
@@ -102,7 +104,7 @@ public class PgOutputDecodingTests
         var insert = new Message('I').UInt32(16385).Byte((byte)'N').Int16(1).Byte((byte)'x').ToArray();
         var reader = new PgOutputReader(insert, Lsn);
         PgOutputMessages.ReadInsertHeader(ref reader);
-        var map = OutboxColumnMap.Create(s_columns, s_table);
+        var map = OutboxColumnMap.Create(s_columns, TextTypes(s_columns.Length), s_outbox);
         var message = "";
         try
         {
@@ -121,6 +123,8 @@ public class PgOutputDecodingTests
     [InlineData("it's", "\"it''s\"")]
     public void The_publication_name_is_quoted_for_the_start_replication_command(string publication, string expected) =>
         Assert.Equal(expected, PgOutputStream.PublicationNamesOption(publication));
+
+    private static uint[] TextTypes(int count) => [.. Enumerable.Repeat(25u, count)];
 
     private static byte[] RelationMessage(uint id, string schema, string name, string[] columns)
     {

@@ -31,8 +31,11 @@ public sealed class CdcOptions
     /// <summary>Publication decoded by the slot; <c>sql/002_publication.sql</c> creates it.</summary>
     public string Publication { get; set; } = "atlas_cdc_outbox";
 
-    /// <summary>Outbox table, schema-qualified.</summary>
+    /// <summary>Outbox table, schema-qualified: the one outbox when <see cref="Outboxes"/> is empty.</summary>
     public string Table { get; set; } = "public.outbox";
+
+    /// <summary>Several outbox tables relayed through the one slot, by name; when set, <see cref="Table"/> is not used.</summary>
+    public Dictionary<string, OutboxOptions> Outboxes { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Topic name; <c>{aggregate_type}</c> and <c>{event_type}</c> are replaced per event.</summary>
     public string TopicTemplate { get; set; } = "outbox.event.{aggregate_type}";

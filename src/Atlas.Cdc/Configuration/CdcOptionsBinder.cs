@@ -17,7 +17,7 @@ public static class CdcOptionsBinder
     {
         var errors = new List<string>();
         var rejected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var setting in Settings())
+        foreach (var setting in Settings().SelectMany(setting => Entries(configuration, setting)))
         {
             var values = setting.IsDictionary
                 ? configuration.GetSection(setting.Path).GetChildren().Select(entry => (entry.Path, entry.Value))
@@ -58,6 +58,20 @@ public static class CdcOptionsBinder
         var settings = new List<Setting>();
         Collect(typeof(CdcOptions), new CdcOptions(), CdcOptions.SectionName, settings);
         return settings;
+    }
+
+    /// <summary>
+    /// The setting itself, or for a map of sections (<c>Cdc:Outboxes</c>) the settings of each configured entry, so
+    /// that <c>Cdc:Outboxes:billing:Preset</c> is checked like any other setting.
+    /// </summary>
+    private static IEnumerable<Setting> Entries(IConfiguration configuration, Setting setting)
+    {
+        if (!setting.IsDictionary || setting.Type == typeof(string) || !setting.Type.IsClass)
+            return [setting];
+        var entries = new List<Setting>();
+        foreach (var entry in configuration.GetSection(setting.Path).GetChildren())
+            Collect(setting.Type, Activator.CreateInstance(setting.Type)!, entry.Path, entries);
+        return entries;
     }
 
     /// <summary>Null when <paramref name="value"/> parses as the setting's type; otherwise what the setting accepts.</summary>

@@ -1,62 +1,71 @@
 namespace Atlas.Cdc.Events;
 
-/// <summary>Where each contract column sits in the outbox relation as pgoutput describes it.</summary>
+/// <summary>Where each role's column sits in an outbox relation as pgoutput describes it.</summary>
 internal sealed class OutboxColumnMap
 {
-    public const string IdColumn = "id";
-    public const string AggregateTypeColumn = "aggregate_type";
-    public const string AggregateIdColumn = "aggregate_id";
-    public const string EventTypeColumn = "event_type";
-    public const string PayloadColumn = "payload";
-    public const string HeadersColumn = "headers";
+    /// <summary>PostgreSQL's type oid of bytea: its text form is hex (<c>\x...</c>), published as the bytes stored.</summary>
+    public const uint ByteaTypeOid = 17;
 
-    public static readonly string[] RequiredColumns = [IdColumn, AggregateTypeColumn, AggregateIdColumn, EventTypeColumn, PayloadColumn];
-
-    private OutboxColumnMap(int columnCount, int id, int aggregateType, int aggregateId, int eventType, int payload, int headers)
+    private OutboxColumnMap(OutboxDefinition outbox, int columnCount, int id, int aggregateType, int aggregateId, int eventType,
+        int payload, bool payloadIsBytea, int headers, int[] additionalHeaders)
     {
+        Outbox = outbox;
         ColumnCount = columnCount;
         Id = id;
         AggregateType = aggregateType;
         AggregateId = aggregateId;
         EventType = eventType;
         Payload = payload;
+        PayloadIsBytea = payloadIsBytea;
         Headers = headers;
+        AdditionalHeaders = additionalHeaders;
     }
 
+    public OutboxDefinition Outbox { get; }
     public int ColumnCount { get; }
     public int Id { get; }
     public int AggregateType { get; }
     public int AggregateId { get; }
     public int EventType { get; }
     public int Payload { get; }
+    public bool PayloadIsBytea { get; }
 
     /// <summary>Index of the optional headers column, or -1.</summary>
     public int Headers { get; }
 
-    public static bool Matches(string schema, string name, OutboxTableName table) =>
-        schema == table.Schema && name == table.Name;
+    /// <summary>Column index of each of <see cref="OutboxDefinition.AdditionalHeaders"/>, in its order.</summary>
+    public int[] AdditionalHeaders { get; }
 
-    /// <summary>Builds the map from the relation's column names; throws a fatal error naming the table and column when one is missing.</summary>
-    public static OutboxColumnMap Create(IReadOnlyList<string> columnNames, OutboxTableName table)
+    /// <summary>
+    /// Builds the map from the relation's columns; throws a fatal error naming the outbox, table and column when a
+    /// mapped column is missing (start-up checks say so first; this covers a table altered while the relay runs).
+    /// </summary>
+    public static OutboxColumnMap Create(IReadOnlyList<string> columnNames, IReadOnlyList<uint> columnTypes, OutboxDefinition outbox)
     {
-        int IndexOf(string name, bool required)
+        int IndexOf(string? name, string role, bool required)
         {
+            if (name is null)
+                return -1;
             for (var i = 0; i < columnNames.Count; i++)
                 if (columnNames[i] == name)
                     return i;
             if (required)
                 throw new FatalConfigurationException(
-                    $"Outbox table {table} has no column '{name}'. The relay needs the columns {string.Join(", ", RequiredColumns)} (see sql/001_outbox_table.sql).");
+                    $"Outbox table {outbox.Table} has no column '{name}' for {role} (set by {outbox.ColumnSetting(role)}).");
             return -1;
         }
 
+        var payload = IndexOf(outbox.PayloadColumn, "Payload", true);
         return new OutboxColumnMap(
+            outbox,
             columnNames.Count,
-            IndexOf(IdColumn, true),
-            IndexOf(AggregateTypeColumn, true),
-            IndexOf(AggregateIdColumn, true),
-            IndexOf(EventTypeColumn, true),
-            IndexOf(PayloadColumn, true),
-            IndexOf(HeadersColumn, false));
+            IndexOf(outbox.IdColumn, "Id", true),
+            IndexOf(outbox.AggregateTypeColumn, "AggregateType", true),
+            IndexOf(outbox.AggregateIdColumn, "AggregateId", true),
+            IndexOf(outbox.EventTypeColumn, "EventType", true),
+            payload,
+            columnTypes[payload] == ByteaTypeOid,
+            IndexOf(outbox.HeadersColumn, "Headers", false),
+            [.. outbox.AdditionalHeaders.Select(h => IndexOf(h.Column, $"AdditionalHeaders:{h.Column}", true))]);
     }
 }

@@ -37,6 +37,12 @@ internal sealed class OutboxEvent
     /// <summary>Column problems found while decoding (a NULL where a value is required); the event is dead-lettered.</summary>
     public string? DecodeError { get; init; }
 
+    /// <summary>The outbox table the event was written to; null only in tests that build events by hand.</summary>
+    public OutboxDefinition? Outbox { get; init; }
+
+    /// <summary>Values of the outbox's additional header columns, in <see cref="OutboxDefinition.AdditionalHeaders"/> order (null: SQL NULL).</summary>
+    public byte[]?[]? AdditionalHeaders { get; init; }
+
     /// <summary>Where the event was read: the replication stream, or the outbox table (backfill, recovery, replay).</summary>
     public EventOrigin Origin { get; init; }
 

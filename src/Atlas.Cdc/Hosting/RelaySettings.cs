@@ -37,10 +37,14 @@ public static class RelaySettings
         if (PostgresConnectionStrings.Validate(options.Postgres.ConnectionString) is { } connectionError)
             errors.Add(connectionError);
         errors.AddRange(ProducerSettings.Validate(options.Kafka));
-        if (!OutboxTableName.TryParse(options.Table, out _, out var tableError))
-            errors.Add($"Cdc:Table (env Cdc__Table) {tableError}.");
+        errors.AddRange(OutboxDefinition.Validate(options, MessageHeaders.IsReserved));
         if (TopicNamer.ValidateTemplate(options.TopicTemplate) is { } templateError)
             errors.Add($"Cdc:TopicTemplate (env Cdc__TopicTemplate) {templateError}.");
+        foreach (var (name, outbox) in options.Outboxes)
+        {
+            if (outbox.TopicTemplate.Length > 0 && TopicNamer.ValidateTemplate(outbox.TopicTemplate) is { } outboxTemplateError)
+                errors.Add($"Cdc:Outboxes:{name}:TopicTemplate (env Cdc__Outboxes__{name}__TopicTemplate) {outboxTemplateError}.");
+        }
         if (TopicNamer.Validate(options.DeadLetter.Topic) is { } deadLetterError)
             errors.Add($"Cdc:DeadLetter:Topic (env Cdc__DeadLetter__Topic): {deadLetterError}.");
         errors.AddRange(CdcOptionsValidator.Validate(options));

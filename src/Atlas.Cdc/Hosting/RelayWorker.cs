@@ -28,10 +28,10 @@ internal sealed class RelayWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        OutboxTableName.TryParse(_options.Table, out var table, out _);
+        var outboxes = OutboxCatalog.From(_options);
         var target = PostgresConnectionStrings.Describe(_options.Postgres.ConnectionString);
         _logger.LogInformation("Relaying inserts on {Table} from PostgreSQL {Target} to Kafka {Bootstrap}",
-            table, target, _options.Kafka.BootstrapServers);
+            outboxes, target, _options.Kafka.BootstrapServers);
         _logger.LogInformation("Kafka client: Confluent.Kafka on librdkafka {Version}", Confluent.Kafka.Library.VersionString);
 
         KafkaPublisher? publisher = null;
@@ -44,14 +44,14 @@ internal sealed class RelayWorker(
             {
                 try
                 {
-                    publisher ??= new KafkaPublisher(_options, metrics, schemaMetrics, loggerFactory.CreateLogger<KafkaPublisher>());
+                    publisher ??= new KafkaPublisher(_options, outboxes, metrics, schemaMetrics, loggerFactory.CreateLogger<KafkaPublisher>());
                 }
                 catch (FatalConfigurationException e)
                 {
                     Exit(ExitCodes.Configuration, e.Message);
                     return;
                 }
-                var session = new ReplicationSession(_options, table, publisher, this, metrics, _logger);
+                var session = new ReplicationSession(_options, outboxes, publisher, this, metrics, _logger);
                 status.Publisher = publisher;
                 var outcome = await session.RunAsync(acknowledgedLsn, stoppingToken);
                 switch (outcome.Failure)

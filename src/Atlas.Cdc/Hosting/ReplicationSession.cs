@@ -23,7 +23,7 @@ namespace Atlas.Cdc.Hosting;
 /// </summary>
 internal sealed class ReplicationSession(
     CdcOptions options,
-    OutboxTableName table,
+    OutboxCatalog outboxes,
     KafkaPublisher publisher,
     ISessionReporter reporter,
     RelayMetrics metrics,
@@ -62,7 +62,7 @@ internal sealed class ReplicationSession(
 
     private async Task StreamAsync(ulong resumeLsn, CancellationToken stoppingToken)
     {
-        await new DatabaseChecks(options, table).RunAsync(stoppingToken);
+        await new DatabaseChecks(options, outboxes).RunAsync(stoppingToken);
 
         // Held from looking at the slot until streaming from it (see SlotClaim); let go in ConfirmLoopAsync.
         _claim = await SlotClaim.TryTakeAsync(PostgresConnectionStrings.ForQueries(options.Postgres.ConnectionString), options.Slot, stoppingToken)
@@ -72,7 +72,7 @@ internal sealed class ReplicationSession(
         await using var connection = new LogicalReplicationConnection(PostgresConnectionStrings.ForReplication(options.Postgres.ConnectionString));
         await connection.Open(stoppingToken);
 
-        _preparation = new SlotPreparation(options, table, publisher, tracker =>
+        _preparation = new SlotPreparation(options, outboxes, publisher, tracker =>
         {
             reporter.Backfilling();
             reporter.Tracking(tracker);
@@ -98,7 +98,7 @@ internal sealed class ReplicationSession(
 
         await using var queue = new PublishQueue(publisher, tracker);
         // Decoding and publishing run on separate threads: the reader here, the queue's publishing loop there.
-        var changes = new ChangeStreamReader(table, options.Publication, tracker, _lifecycle, metrics, logger);
+        var changes = new ChangeStreamReader(outboxes, options.Publication, tracker, _lifecycle, metrics, logger);
         var reader = Task.Run(() => changes.ReadAsync(stream, queue.EnqueueAsync, () => publisher.Failure, readerCancellation.Token),
             CancellationToken.None);
         using var confirmerCancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -12,11 +12,13 @@ namespace Atlas.Cdc.Mapping;
 /// mutable state: the publishing loop builds events and the producer's delivery thread builds dead letters with it
 /// at the same time, for different transactions. The producer copies every message when it is produced.
 /// </summary>
-internal sealed class KafkaMessageFactory(TopicNamer topics)
+internal sealed class KafkaMessageFactory(IReadOnlyList<TopicNamer> topics)
 {
     private static readonly byte[] s_true = "true"u8.ToArray();
 
-    public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) => topics.For(outboxEvent.AggregateType, outboxEvent.EventType);
+    /// <summary>The event's topic, by its outbox's template (<paramref name="outboxEvent"/>'s outbox index; the first without one).</summary>
+    public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) =>
+        topics[outboxEvent.Outbox?.Index ?? 0].For(outboxEvent.AggregateType, outboxEvent.EventType);
 
     /// <summary>
     /// Builds the event's message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.
@@ -28,6 +30,12 @@ internal sealed class KafkaMessageFactory(TopicNamer topics)
         if (MessageHeaders.ForOrigin(outboxEvent.Origin) is { } origin)
             headers.Add(origin, s_true);
         warning = outboxEvent.Headers is { } json ? AddRowHeaders(headers, json) : null;
+        if (outboxEvent.AdditionalHeaders is { } values)
+        {
+            var names = outboxEvent.Outbox!.AdditionalHeaders;
+            for (var i = 0; i < values.Length; i++)
+                headers.Add(names[i].Header, values[i]);
+        }
         return new Message<byte[]?, byte[]?>
         {
             Key = outboxEvent.AggregateId,

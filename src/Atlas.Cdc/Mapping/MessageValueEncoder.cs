@@ -34,8 +34,7 @@ internal sealed class MessageValueEncoder : IDisposable
         _subjects = new SubjectNamer(registry.Subject);
         if (options.CloudEvents.Mode != CloudEventsMode.None)
         {
-            var source = options.CloudEvents.Source.Length > 0 ? options.CloudEvents.Source : CloudEventsWriter.DefaultSource(options);
-            _cloudEvents = new CloudEventsWriter(options.CloudEvents.Mode, source);
+            _cloudEvents = new CloudEventsWriter(options.CloudEvents.Mode, options.CloudEvents.Source, CloudEventsWriter.DatabaseOf(options));
         }
         if (_format == ValueFormat.Json)
             return;

@@ -64,6 +64,8 @@ internal static class PostgresConnectionStrings
         };
         if (builder.ReadBufferSize == NpgsqlDefaultReadBufferSize)
             builder.ReadBufferSize = ReplicationReadBufferSize;
+        // pgoutput sends values in their text output; a bytea payload must come as hex whatever the server's default.
+        builder.Options = $"{builder.Options} -c bytea_output=hex".Trim();
         return builder.ConnectionString;
     }
 }

@@ -29,12 +29,12 @@ internal sealed class KafkaPublisher : IDisposable
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
-    public KafkaPublisher(CdcOptions options, RelayMetrics metrics, SchemaMetrics schemaMetrics, ILogger<KafkaPublisher> logger)
+    public KafkaPublisher(CdcOptions options, OutboxCatalog outboxes, RelayMetrics metrics, SchemaMetrics schemaMetrics, ILogger<KafkaPublisher> logger)
     {
         _deadLetter = options.DeadLetter;
         _metrics = metrics;
         _logger = logger;
-        _messages = new KafkaMessageFactory(new TopicNamer(options.TopicTemplate));
+        _messages = new KafkaMessageFactory([.. outboxes.All.Select(o => new TopicNamer(o.TopicTemplate))]);
         _deadLetterTopic = options.DeadLetter.Topic;
         var config = ProducerSettings.Build(options.Kafka);
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)

@@ -12,7 +12,7 @@ namespace Atlas.Cdc.Reading;
 /// of <see cref="ConfirmationPolicy"/> safe.
 /// </summary>
 internal sealed class ChangeStreamReader(
-    OutboxTableName table,
+    OutboxCatalog outboxes,
     string publication,
     AcknowledgementTracker tracker,
     IReadGate gate,
@@ -28,7 +28,7 @@ internal sealed class ChangeStreamReader(
         Func<OutboxEvent, TrackedTransaction, CancellationToken, ValueTask> publish, Func<Exception?> stopReason,
         CancellationToken cancellationToken)
     {
-        var relations = new OutboxRelations(table, publication, logger);
+        var relations = new OutboxRelations(outboxes, publication, logger);
         var messages = new PgOutputStream();
         TrackedTransaction? transaction = null;
 

@@ -5,14 +5,14 @@ namespace Atlas.Cdc.Reading;
 
 /// <summary>
 /// The relations a session's stream has described (pgoutput sends an 'R' message before a relation's first row),
-/// and where the contract columns sit in the outbox table. Rows of other published tables are skipped.
+/// which outbox each one is, and where its columns sit. Rows of other published tables are skipped.
 /// </summary>
-internal sealed class OutboxRelations(OutboxTableName table, string publication, ILogger logger)
+internal sealed class OutboxRelations(OutboxCatalog outboxes, string publication, ILogger logger)
 {
     private readonly Dictionary<uint, OutboxColumnMap?> _columns = new();
 
-    // The relation of the last insert: nearly every insert is the outbox table's, and the lookup then skips the
-    // dictionary (whose uint-keyed instantiation runs as quick-JIT code in a catch-up; docs/benchmarks.md).
+    // The relation of the last insert: most inserts follow one of the same table, and the lookup then skips the
+    // dictionary.
     private uint _lastRelationId;
     private OutboxColumnMap? _lastColumns;
 
@@ -20,10 +20,10 @@ internal sealed class OutboxRelations(OutboxTableName table, string publication,
     {
         var reader = new PgOutputReader(message, walStart);
         var relation = PgOutputMessages.ReadRelation(ref reader);
-        var isOutbox = OutboxColumnMap.Matches(relation.Schema, relation.Name, table);
-        _columns[relation.Id] = isOutbox ? OutboxColumnMap.Create(relation.Columns, table) : null;
+        var outbox = outboxes.ForTable(relation.Schema, relation.Name);
+        _columns[relation.Id] = outbox is null ? null : OutboxColumnMap.Create(relation.Columns, relation.ColumnTypes, outbox);
         _lastColumns = null; // a relation described again (ALTER TABLE) must not be decoded with its old columns
-        if (!isOutbox)
+        if (outbox is null)
             logger.LogWarning("Publication {Publication} also publishes {Schema}.{Table}; the relay ignores its rows",
                 publication, relation.Schema, relation.Name);
     }

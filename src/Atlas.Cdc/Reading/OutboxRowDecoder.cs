@@ -18,6 +18,7 @@ internal static class OutboxRowDecoder
     {
         Utf8TextCache.Entry? aggregateType = null;
         byte[]? id = null, aggregateId = null, eventType = null, payload = null, headers = null;
+        var additional = map.AdditionalHeaders.Length == 0 ? null : new byte[]?[map.AdditionalHeaders.Length];
         var count = reader.ReadInt16();
         for (var index = 0; index < count; index++)
         {
@@ -39,9 +40,14 @@ internal static class OutboxRowDecoder
             else if (index == map.EventType)
                 eventType = s_eventTypes.Get(value).Bytes; // shared, never written to
             else if (index == map.Payload)
-                payload = value.ToArray();
+                // The replication connection asks for bytea_output = hex (PostgresConnectionStrings.ForReplication).
+                payload = map.PayloadIsBytea
+                    ? ByteaText.Decode(value) ?? throw reader.Malformed($"bytea column {index + 1} is not in hex output")
+                    : value.ToArray();
             else if (index == map.Headers)
                 headers = value.ToArray();
+            if (additional is not null && Array.IndexOf(map.AdditionalHeaders, index) is var slot and >= 0)
+                additional[slot] = value.ToArray();
         }
 
         // The contract's NOT NULL constraints make these impossible on sql/'s table; a hand-made table may differ.
@@ -49,11 +55,12 @@ internal static class OutboxRowDecoder
         if (id is null || aggregateType is null || aggregateId is null || eventType is null || payload is null)
         {
             var nulls = new List<string>();
-            if (id is null) nulls.Add(OutboxColumnMap.IdColumn);
-            if (aggregateType is null) nulls.Add(OutboxColumnMap.AggregateTypeColumn);
-            if (aggregateId is null) nulls.Add(OutboxColumnMap.AggregateIdColumn);
-            if (eventType is null) nulls.Add(OutboxColumnMap.EventTypeColumn);
-            if (payload is null) nulls.Add(OutboxColumnMap.PayloadColumn);
+            var outbox = map.Outbox;
+            if (id is null) nulls.Add(outbox.IdColumn);
+            if (aggregateType is null) nulls.Add(outbox.AggregateTypeColumn);
+            if (aggregateId is null) nulls.Add(outbox.AggregateIdColumn);
+            if (eventType is null) nulls.Add(outbox.EventTypeColumn);
+            if (payload is null) nulls.Add(outbox.PayloadColumn);
             decodeError = $"column(s) {string.Join(", ", nulls)} are NULL";
         }
 
@@ -67,6 +74,8 @@ internal static class OutboxRowDecoder
             Payload = payload ?? [],
             Headers = headers,
             DecodeError = decodeError,
+            Outbox = map.Outbox,
+            AdditionalHeaders = additional,
         };
     }
 }

@@ -46,7 +46,7 @@ namespace Atlas.Cdc.Recovery;
 /// </remarks>
 internal sealed class SlotPreparation(
     CdcOptions options,
-    OutboxTableName table,
+    OutboxCatalog outboxes,
     KafkaPublisher publisher,
     Action<AcknowledgementTracker> backfilling,
     RelayMetrics metrics,
@@ -146,7 +146,7 @@ internal sealed class SlotPreparation(
         metrics.RowsMissing.Add(missing);
         logger.LogError("{Missing} rows of {Table} not proven delivered were deleted before this recovery of slot {Slot} (by {DeletedBy}; ids {Sample}...): " +
                         "their events may never have reached Kafka and cannot be published again from the table",
-            missing, table, options.Slot, string.Join(", ", deletedBy), string.Join(", ", sample));
+            missing, outboxes, options.Slot, string.Join(", ", deletedBy), string.Join(", ", sample));
     }
 
     /// <summary>
@@ -157,7 +157,7 @@ internal sealed class SlotPreparation(
         ulong? consistentPoint, CancellationToken cancellationToken, SlotInfo? slotWas = null)
     {
         var stopwatch = Stopwatch.StartNew();
-        await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName, cancellationToken);
+        await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName, cancellationToken);
         var snapshotXmin = await reader.SnapshotXminAsync(cancellationToken);
         var commitLsnBound = consistentPoint ?? await reader.WalInsertLsnAsync(cancellationToken);
         var filter = new RowFilter { MinInsertingXid = progress.Horizon?.Xid };
@@ -167,12 +167,12 @@ internal sealed class SlotPreparation(
             logger.LogError("Replication slot {Slot} was {What}; the last proven delivery horizon is {Horizon}. Created it again at LSN {Lsn} and publishing again " +
                             "the {Rows} rows of {Table} not proven delivered (duplicates for consumers to drop by id), then streaming",
                 options.Slot, slotWas.IsLost ? "invalidated (wal_status lost)" : "missing", progress.Horizon?.ToString() ?? "none (every row)",
-                new NpgsqlLogSequenceNumber(commitLsnBound), count, table);
+                new NpgsqlLogSequenceNumber(commitLsnBound), count, outboxes);
         else if (snapshotName is not null)
             logger.LogInformation("First start: created replication slot {Slot} at LSN {Lsn} with an exported snapshot; publishing the {Rows} rows of {Table} visible in it, in {Order}, then streaming",
-                options.Slot, new NpgsqlLogSequenceNumber(commitLsnBound), count, table, reader.OrderDescription);
+                options.Slot, new NpgsqlLogSequenceNumber(commitLsnBound), count, outboxes, reader.OrderDescription);
         else
-            logger.LogInformation("Publishing again {Rows} rows of {Table} not proven delivered ({Progress}), in {Order}", count, table, progress, reader.OrderDescription);
+            logger.LogInformation("Publishing again {Rows} rows of {Table} not proven delivered ({Progress}), in {Order}", count, outboxes, progress, reader.OrderDescription);
         if (work == ProgressRecord.Recovery)
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 

@@ -14,6 +14,11 @@ internal static class ReplayCommand
         var until = TimeOption("--until", "Only rows created before this time.");
         var aggregateType = new Option<string>("--aggregate-type") { Description = "Only rows of this aggregate_type.", HelpName = "type" };
         var aggregateId = new Option<string>("--aggregate-id") { Description = "Only rows of this aggregate_id (the Kafka key).", HelpName = "id" };
+        var outbox = new Option<string>("--outbox")
+        {
+            Description = "Only rows of this outbox (a name under Cdc:Outboxes; default: every outbox).",
+            HelpName = "name",
+        };
         var ids = new Option<Guid[]>("--id") { Description = "Only the event with this id; repeat for several.", HelpName = "uuid", CustomParser = ParseIds };
         var deadLetters = new Option<bool>("--dead-letters")
         {
@@ -30,9 +35,9 @@ internal static class ReplayCommand
         var command = new Command("replay",
             "Publish outbox rows to Kafka again, with the usual message contract plus the header atlas.replayed: true, per aggregate " +
             "in commit order (created_at order when track_commit_timestamp is off). Uses the relay's Cdc__* settings and never " +
-            "touches the replication slot, so a running relay is undisturbed. With no filter every row of the table is published.")
+            "touches the replication slot, so a running relay is undisturbed. With no filter every row of every outbox table is published.")
         {
-            since, until, aggregateType, aggregateId, ids, deadLetters, dryRun, maxRate,
+            since, until, outbox, aggregateType, aggregateId, ids, deadLetters, dryRun, maxRate,
         };
         command.SetAction((parsed, _) =>
         {
@@ -40,6 +45,7 @@ internal static class ReplayCommand
             {
                 Since = parsed.GetValue(since),
                 Until = parsed.GetValue(until),
+                Outbox = parsed.GetValue(outbox),
                 AggregateType = parsed.GetValue(aggregateType),
                 AggregateId = parsed.GetValue(aggregateId),
                 Ids = parsed.GetValue(ids) ?? [],

@@ -61,8 +61,15 @@ internal static class ReplayRunner
                 }
             }
 
-            OutboxTableName.TryParse(options.Table, out var table, out _);
-            await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, table, snapshotName: null, cancellationToken);
+            var outboxes = OutboxCatalog.From(options);
+            if (filter.Outbox is { } name && outboxes.ForName(name) is null)
+            {
+                await Console.Error.WriteLineAsync($"{ExitCodes.FatalPrefix}--outbox '{name}' is not an outbox of the settings; they are: " +
+                                                   string.Join(", ", outboxes.All.Select(o => o.Name)) + ".");
+                return ExitCodes.Configuration;
+            }
+            var table = filter.Outbox is { } only ? outboxes.ForName(only)!.ToString() : outboxes.ToString();
+            await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName: null, cancellationToken);
             var count = await reader.CountAsync(filter, cancellationToken);
             if (deadLetters is not null && count < filter.Ids.Count)
                 await Console.Error.WriteLineAsync($"{filter.Ids.Count - count} of {filter.Ids.Count} dead-lettered events have no row in {table} any more " +
@@ -76,7 +83,7 @@ internal static class ReplayRunner
             var commitLsnBound = await reader.WalInsertLsnAsync(cancellationToken);
             // Counted on a registry of its own: replay serves no /metrics.
             var registry = Prometheus.Metrics.NewCustomRegistry();
-            using var publisher = new KafkaPublisher(options, new RelayMetrics(registry), new Observability.SchemaMetrics(registry),
+            using var publisher = new KafkaPublisher(options, outboxes, new RelayMetrics(registry), new Observability.SchemaMetrics(registry),
                 loggerFactory.CreateLogger<KafkaPublisher>());
             var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
             var progress = new ReplayProgress(count);

@@ -69,28 +69,36 @@ internal sealed class OutboxRetention(
             logger.LogInformation("Outbox retention is disabled (Cdc:Retention:Enabled); the outbox table is never cleaned by the relay");
             return;
         }
-        OutboxTableName.TryParse(_options.Table, out var table, out _);
-        var sql = new RetentionSql(table);
-        logger.LogInformation("Outbox retention: deleting delivered rows of {Table} older than {Age}, {BatchSize} per batch, every {Interval} (view {View})",
-            table, Durations.Format(retention.Age), retention.BatchSize, Durations.Format(retention.Interval), sql.View);
+        var tables = OutboxCatalog.From(_options).All.Where(o => o.RetentionEnabled).Select(o => new RetentionSql(o)).ToList();
+        if (tables.Count == 0)
+        {
+            logger.LogInformation("Outbox retention is off for every outbox (Cdc:Outboxes:<name>:Retention); no outbox table is cleaned by the relay");
+            return;
+        }
+        foreach (var sql in tables)
+            logger.LogInformation("Outbox retention: deleting delivered rows of {Table} older than {Age}, {BatchSize} per batch, every {Interval} (view {View})",
+                sql.Outbox, Durations.Format(retention.Age), retention.BatchSize, Durations.Format(retention.Interval), sql.View);
 
         using var timer = new PeriodicTimer(retention.Interval);
         while (await timer.TickAsync(stoppingToken) && !stoppingToken.IsCancellationRequested)
         {
             if (!status.IsStreaming)
                 continue;
-            try
+            foreach (var sql in tables)
             {
-                await RunOnceAsync(sql, stoppingToken);
-            }
-            catch (Exception) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                metrics.RetentionErrors.Add(1);
-                LogFailure(sql, e);
+                try
+                {
+                    await RunOnceAsync(sql, stoppingToken);
+                }
+                catch (Exception) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    metrics.RetentionErrors.Add(1);
+                    LogFailure(sql, e);
+                }
             }
         }
     }

@@ -45,7 +45,7 @@ internal static class PgOutputMessages
         return (commitLsn, endLsn);
     }
 
-    /// <summary>'R': the relation's id, schema, name and column names, sent before its first row in a session.</summary>
+    /// <summary>'R': the relation's id, schema, name, column names and types, sent before its first row in a session.</summary>
     public static RelationDescription ReadRelation(ref PgOutputReader reader)
     {
         reader.ReadByte();
@@ -55,14 +55,15 @@ internal static class PgOutputMessages
         reader.ReadByte(); // replica identity
         var count = reader.ReadInt16();
         var columns = new string[count];
+        var types = new uint[count];
         for (var i = 0; i < count; i++)
         {
             reader.ReadByte(); // flags: part of the key
             columns[i] = reader.ReadString();
-            reader.ReadUInt32(); // type oid
+            types[i] = reader.ReadUInt32();
             reader.ReadInt32(); // type modifier
         }
-        return new RelationDescription(id, schema, name, columns);
+        return new RelationDescription(id, schema, name, columns, types);
     }
 
     /// <summary>'I': the relation's id; the reader is left at the new tuple's column count.</summary>
@@ -77,4 +78,4 @@ internal static class PgOutputMessages
 }
 
 /// <summary>A relation as a pgoutput 'R' message describes it.</summary>
-internal sealed record RelationDescription(uint Id, string Schema, string Name, string[] Columns);
+internal sealed record RelationDescription(uint Id, string Schema, string Name, string[] Columns, uint[] ColumnTypes);

@@ -14,7 +14,7 @@ namespace Atlas.Cdc.Schemas.CloudEvents;
 /// id = the row's id, source = <c>Cdc:CloudEvents:Source</c>, type = event_type, subject = aggregate_id,
 /// time = the commit time. Used on the publishing loop only.
 /// </summary>
-internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
+internal sealed class CloudEventsWriter(CloudEventsMode mode, string source, string database)
 {
     public const string StructuredContentType = "application/cloudevents+json";
 
@@ -26,14 +26,23 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
     private const string SubjectHeader = "ce_subject";
     private const string TimeHeader = "ce_time";
     private const string ContentTypeHeader = "content-type";
-    private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
+    private readonly byte[]? _source = source.Length > 0 ? Encoding.UTF8.GetBytes(source) : null;
     private readonly ArrayBufferWriter<byte> _envelope = new(1024);
+    private byte[]?[] _outboxSources = [];
 
-    /// <summary>The default source: <c>/atlas-cdc/&lt;database&gt;/&lt;table&gt;</c>.</summary>
-    public static string DefaultSource(CdcOptions options)
+    /// <summary>The database name the default source names.</summary>
+    public static string DatabaseOf(CdcOptions options) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString).Database ?? "postgres";
+
+    /// <summary><c>Cdc:CloudEvents:Source</c>, or by default <c>/atlas-cdc/&lt;database&gt;/&lt;table&gt;</c> of the event's outbox.</summary>
+    private byte[] SourceOf(OutboxEvent outboxEvent)
     {
-        var database = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString).Database ?? "postgres";
-        return $"/atlas-cdc/{database}/{options.Table}";
+        if (_source is not null)
+            return _source;
+        var index = outboxEvent.Outbox?.Index ?? 0;
+        if (index >= _outboxSources.Length)
+            Array.Resize(ref _outboxSources, index + 1);
+        return _outboxSources[index] ??= Encoding.UTF8.GetBytes($"/atlas-cdc/{database}/{outboxEvent.Outbox?.Table.ToString() ?? "public.outbox"}");
     }
 
     public void Apply(Message<byte[]?, byte[]?> message, OutboxEvent outboxEvent, TrackedTransaction transaction, string contentType)
@@ -44,7 +53,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
             var headers = message.Headers;
             headers.Add(SpecVersionHeader, s_specVersion);
             headers.Add(IdHeader, outboxEvent.Id);
-            headers.Add(SourceHeader, _source);
+            headers.Add(SourceHeader, SourceOf(outboxEvent));
             headers.Add(TypeHeader, outboxEvent.EventType);
             headers.Add(SubjectHeader, outboxEvent.AggregateId);
             headers.Add(TimeHeader, time);
@@ -58,7 +67,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source)
             json.WriteStartObject();
             json.WriteString("specversion"u8, s_specVersion);
             json.WriteString("id"u8, outboxEvent.Id);
-            json.WriteString("source"u8, _source);
+            json.WriteString("source"u8, SourceOf(outboxEvent));
             json.WriteString("type"u8, outboxEvent.EventType);
             json.WriteString("subject"u8, outboxEvent.AggregateId);
             json.WriteString("time"u8, time);
