@@ -18,7 +18,7 @@ public class RetentionSqlTests(CdcEnvironment environment)
     public async Task Delete_batch_removes_only_old_rows_of_transactions_below_the_horizon_a_batch_at_a_time_on_a_quoted_table()
     {
         await using var scenario = await environment.CreateScenarioAsync("retentionsql");
-        var sql = new RetentionSql(new OutboxTableName("Sales Dept", "Order\"Events"));
+        var sql = new RetentionSql(Assert.Single(OutboxDefinition.From(new Configuration.CdcOptions { Table = "Sales Dept.Order\"Events" })));
         Assert.Equal("\"Sales Dept\".\"Order\"\"Events_retention\"", sql.View);
         await using var connection = await scenario.OpenAsync();
         await ExecuteAsync(connection,
