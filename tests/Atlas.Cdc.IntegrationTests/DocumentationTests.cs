@@ -9,7 +9,9 @@ public class DocumentationTests
     [Fact]
     public void Readme_settings_table_lists_every_setting_of_the_relay_by_its_environment_variable()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "README.md"));
+        // Any placeholder (<name>, <column>) stands for a dictionary's key.
+        var readme = System.Text.RegularExpressions.Regex.Replace(
+            File.ReadAllText(Path.Combine(RepositoryPaths.Root, "README.md")), "<[a-z]+>", "<name>");
         var missing = EnvironmentVariables(typeof(CdcOptions), "Cdc")
             .Where(name => !readme.Contains($"| `{name}` |", StringComparison.Ordinal))
             .ToList();
@@ -24,7 +26,14 @@ public class DocumentationTests
             var name = $"{prefix}__{property.Name}";
             var propertyType = property.PropertyType;
             if (propertyType.IsGenericType && propertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>))
-                yield return name + "__<name>";
+            {
+                var valueType = propertyType.GetGenericArguments()[1];
+                if (valueType.IsClass && valueType != typeof(string))
+                    foreach (var nested in EnvironmentVariables(valueType, name + "__<name>"))
+                        yield return nested;
+                else
+                    yield return name + "__<name>";
+            }
             else if (propertyType.IsClass && propertyType != typeof(string))
                 foreach (var nested in EnvironmentVariables(propertyType, name))
                     yield return nested;

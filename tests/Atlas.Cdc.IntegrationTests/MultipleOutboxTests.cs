@@ -122,6 +122,43 @@ public class MultipleOutboxTests(CdcEnvironment environment, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task An_outbox_listed_later_is_backfilled_on_its_own_at_the_next_start_without_publishing_the_others_again()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("addlater");
+        var mainTopic = scenario.Topic("Order");
+        var billingTopic = scenario.TopicPrefix + ".billing.Invoice";
+        var first = await scenario.StartReadyRelayAsync();
+        var orders = await scenario.InsertAsync(RelayCoreTests.Rows("Order", 5));
+        await scenario.WaitForEventsAsync([mainTopic], orders);
+
+        // The table exists and is published before the relay lists it: what is written now, the relay ignores.
+        await ExecuteAsync(scenario, "CALL public.atlas_cdc_add_outbox('billing', 'outbox');");
+        var early = await InsertBillingAsync(scenario, 4);
+        await Poll.UntilAsync("the running relay to see billing.outbox and leave its rows", () =>
+            Task.FromResult(first.Output.Contains("also publishes billing.outbox; the relay ignores its rows", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), () => Task.FromResult(RelayProbe.Tail(first.Output, 10)));
+        Assert.Equal(0, await first.TerminateAsync());
+
+        await using var relay = await scenario.StartReadyRelayAsync(new Dictionary<string, string>
+        {
+            ["Cdc__Outboxes__main__Table"] = "public.outbox",
+            ["Cdc__Outboxes__billing__Table"] = "billing.outbox",
+            ["Cdc__Outboxes__billing__TopicTemplate"] = scenario.TopicPrefix + ".billing.{aggregate_type}",
+        });
+        var late = await InsertBillingAsync(scenario, 3);
+        var billing = await scenario.WaitForEventsAsync([billingTopic], [.. early, .. late]);
+        Assert.All(billing.Where(r => early.Contains(Guid.Parse(r.Header("id")!))), r => Assert.Equal("true", r.Header("atlas.snapshot")));
+        Assert.Contains($"New to slot {scenario.Slot}: outbox 'billing' (billing.outbox)", relay.Output, StringComparison.Ordinal);
+
+        var moreOrders = await scenario.InsertAsync(RelayCoreTests.Rows("Order", 2));
+        var main = await scenario.WaitForEventsAsync([mainTopic], [.. orders, .. moreOrders]);
+        Assert.True(OrderAssertions.Duplicates(main) == 0,
+            $"the outbox already covered was published again: {OrderAssertions.Duplicates(main)} duplicates among {main.Count} records");
+        Assert.DoesNotContain(main, r => r.Header("atlas.snapshot") == "true");
+        output.WriteLine($"{early.Count} billing rows backfilled on their own, {late.Count} streamed; {main.Count} order records, no duplicates");
+    }
+
+    [Fact]
     public async Task Tables_and_columns_that_cannot_serve_their_outbox_end_the_relay_with_exit_2_naming_each_before_anything_is_published()
     {
         await using var scenario = await environment.CreateScenarioAsync("badoutboxes");
@@ -155,6 +192,20 @@ public class MultipleOutboxTests(CdcEnvironment environment, ITestOutputHelper o
         Assert.Contains("does not include the outbox table public.outside (Cdc:Outboxes:outside:Table): ALTER PUBLICATION atlas_cdc_outbox ADD TABLE public.outside;",
             unpublished, StringComparison.Ordinal);
         Assert.Equal(0, await scenario.ScalarAsync<long>($"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}'"));
+    }
+
+    private static async Task<List<Guid>> InsertBillingAsync(RelayScenario scenario, int count)
+    {
+        var ids = new List<Guid>();
+        await using var connection = await scenario.OpenAsync();
+        for (var i = 0; i < count; i++)
+        {
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO billing.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Invoice', $1, 'InvoiceIssued', '{}') RETURNING id", connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = $"invoice-{i % 2}" });
+            ids.Add((Guid)(await insert.ExecuteScalarAsync())!);
+        }
+        return ids;
     }
 
     private static async Task<List<Guid>> WriteInterleavedAsync(RelayScenario scenario, string round)

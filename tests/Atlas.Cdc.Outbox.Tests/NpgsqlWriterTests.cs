@@ -264,11 +264,10 @@ public class NpgsqlWriterTests(OutboxEnvironment environment)
     {
         await using var db = await environment.CreateDatabaseAsync("options");
         await using (var superuser = await db.OpenSuperuserAsync())
+            // A second outbox as sql/007_add_outbox.sql makes one (twice: it is idempotent), grants included.
             await OutboxDatabase.ExecuteAsync(superuser, """
-                CREATE SCHEMA sales;
-                CREATE TABLE sales.outbox (LIKE public.outbox INCLUDING ALL);
-                GRANT USAGE ON SCHEMA sales TO atlas_cdc_writer;
-                GRANT INSERT ON sales.outbox TO atlas_cdc_writer;
+                CALL public.atlas_cdc_add_outbox('sales', 'outbox');
+                CALL public.atlas_cdc_add_outbox('sales', 'outbox');
                 """);
         var options = new OutboxWriteOptions { Table = "sales.outbox", SerializerOptions = ShipmentJsonContext.Default.Options };
         await using var connection = await db.OpenWriterAsync();

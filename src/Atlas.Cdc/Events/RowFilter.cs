@@ -9,8 +9,8 @@ internal sealed record RowFilter
     /// </summary>
     public ulong? MinInsertingXid { get; init; }
 
-    /// <summary>Only the outbox of this name (<c>Cdc:Outboxes:&lt;name&gt;</c>); null: every outbox.</summary>
-    public string? Outbox { get; init; }
+    /// <summary>Only the outboxes of these names (<c>Cdc:Outboxes:&lt;name&gt;</c>); null: every outbox.</summary>
+    public IReadOnlyCollection<string>? Outboxes { get; init; }
 
     /// <summary>created_at at or after this.</summary>
     public DateTimeOffset? Since { get; init; }

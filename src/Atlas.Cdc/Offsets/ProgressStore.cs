@@ -57,6 +57,25 @@ internal static class ProgressStore
             "WHERE slot_name = $1",
             cancellationToken, slot, Xid8(horizon.Xid), PgLsn(horizon.Lsn));
 
+    /// <summary>The outbox tables (schema.table) the slot's relay has covered, or null when none were recorded yet.</summary>
+    public static async Task<IReadOnlyList<string>?> ReadOutboxesAsync(NpgsqlConnection connection, string slot, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ScalarAsync<string[]>($"SELECT outboxes FROM {Table} WHERE slot_name = $1", cancellationToken, slot);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedColumn)
+        {
+            throw new FatalConfigurationException(
+                $"{Table} has no column outboxes: apply sql/008_progress_outboxes.sql (upgrading applies every file of sql/ again).", e);
+        }
+    }
+
+    /// <summary>Records the outbox tables the slot's relay now covers.</summary>
+    public static Task RecordOutboxesAsync(NpgsqlConnection connection, string slot, IEnumerable<string> tables, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync($"UPDATE {Table} SET outboxes = $2, updated_at = now() WHERE slot_name = $1",
+            cancellationToken, slot, tables.Order(StringComparer.Ordinal).ToArray());
+
     /// <summary>
     /// Records a newly proven horizon if it is newer and nothing is pending; returns the horizon now recorded
     /// (null while none is, or while a backfill or recovery is pending).

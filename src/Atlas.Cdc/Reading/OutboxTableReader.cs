@@ -132,7 +132,7 @@ internal sealed class OutboxTableReader : IAsyncDisposable
     }
 
     private IEnumerable<OutboxTableShape> Selected(RowFilter filter) =>
-        _shapes.Where(shape => filter.Outbox is null || shape.Outbox.Name == filter.Outbox);
+        _shapes.Where(shape => filter.Outboxes is null || filter.Outboxes.Contains(shape.Outbox.Name));
 
     /// <summary>One outbox's rows in the union's columns: which outbox, the roles as text (payload as bytes when bytea), order keys.</summary>
     private string Select(OutboxTableShape shape, RowFilter filter, List<NpgsqlParameter> parameters)

@@ -72,12 +72,16 @@ internal sealed class SlotPreparation(
             if (progress is null)
             {
                 await ProgressStore.InsertIfMissingAsync(connection, options.Slot, cancellationToken);
+                await RecordCoveredAsync(connection, cancellationToken);
                 logger.LogInformation("Slot {Slot} exists and no progress was recorded for it (created before this version, or at provisioning): " +
                                       "streaming from it; the delivery horizon is recorded from now on", options.Slot);
                 return (slot, false);
             }
             if (progress.Pending is null)
+            {
+                await BackfillAddedOutboxesAsync(connection, cancellationToken);
                 return (slot, false);
+            }
 
             logger.LogWarning("The {Work} of slot {Slot} did not finish (the relay stopped during it; {Progress}): publishing again every row not proven delivered, then streaming",
                 progress.Pending, options.Slot, progress);
@@ -92,6 +96,7 @@ internal sealed class SlotPreparation(
             {
                 var created = await CreateSlotAsync(replication, LogicalSlotSnapshotInitMode.NoExport, cancellationToken);
                 await ProgressStore.InsertIfMissingAsync(connection, options.Slot, cancellationToken);
+                await RecordCoveredAsync(connection, cancellationToken);
                 logger.LogInformation("Created replication slot {Slot} (pgoutput) at LSN {Lsn}; Cdc:Snapshot is Never, so rows written before it are not relayed",
                     options.Slot, created.ConsistentPoint);
                 return (await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken), true);
@@ -117,6 +122,48 @@ internal sealed class SlotPreparation(
         await PublishFromTableAsync(connection, progress with { Pending = work }, work, exported.SnapshotName, (ulong)exported.ConsistentPoint,
             cancellationToken, slotWas: slot);
         return (await SlotCatalog.ReadAsync(connection, options.Slot, cancellationToken), true);
+    }
+
+    /// <summary>Records every configured outbox table as covered by this slot.</summary>
+    private Task RecordCoveredAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        ProgressStore.RecordOutboxesAsync(connection, options.Slot, outboxes.All.Select(o => o.Table.ToString()), cancellationToken);
+
+    /// <summary>
+    /// An outbox listed since the slot's relay last recorded what it covers: its rows so far are published on their
+    /// own, from a snapshot taken now, and the others are left alone. The stream goes on from the slot's position,
+    /// so rows of the new table committed between that position and the snapshot come twice (duplicates, never a
+    /// loss); a stop before the end publishes them again at the next start. With nothing recorded (a relay from
+    /// before several outboxes), the tables configured now are taken as the covered ones: nothing is published again.
+    /// </summary>
+    private async Task BackfillAddedOutboxesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var covered = await ProgressStore.ReadOutboxesAsync(connection, options.Slot, cancellationToken);
+        var added = covered is null ? [] : outboxes.All.Where(o => !covered.Contains(o.Table.ToString())).ToList();
+        if (added.Count == 0)
+        {
+            if (covered is null || outboxes.All.Count != covered.Count)
+                await RecordCoveredAsync(connection, cancellationToken);
+            return;
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName: null, cancellationToken);
+        var commitLsnBound = await reader.WalInsertLsnAsync(cancellationToken);
+        var filter = new RowFilter { Outboxes = [.. added.Select(o => o.Name)] };
+        var count = await reader.CountAsync(filter, cancellationToken);
+        logger.LogInformation("New to slot {Slot}: {Outboxes}; publishing its {Rows} rows on their own, in {Order}, then streaming every outbox",
+            options.Slot, string.Join(", ", added), count, reader.OrderDescription);
+        var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
+        Tracker = tracker;
+        backfilling(tracker);
+        var published = await new TablePublisher(publisher, tracker).PublishAsync(
+            reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken), commitLsnBound, maxRate: 0,
+            sent => logger.LogInformation("Backfill of {Outboxes}: {Sent} of {Rows} rows sent", string.Join(", ", added), sent, count),
+            cancellationToken);
+        metrics.EventsBackfilled.Add(published);
+        await RecordCoveredAsync(connection, cancellationToken);
+        logger.LogInformation("The backfill of {Outboxes} is complete: {Published} events acknowledged by Kafka in {Elapsed:F1} s",
+            string.Join(", ", added), published, stopwatch.Elapsed.TotalSeconds);
     }
 
     private async Task<PgOutputReplicationSlot> CreateSlotAsync(LogicalReplicationConnection replication, LogicalSlotSnapshotInitMode mode,
@@ -202,6 +249,7 @@ internal sealed class SlotPreparation(
 
         var horizon = new DeliveryHorizon(snapshotXmin, commitLsnBound);
         await ProgressStore.CompleteAsync(connection, options.Slot, horizon, cancellationToken);
+        await RecordCoveredAsync(connection, cancellationToken);
         logger.LogInformation("The {Work} of slot {Slot} is complete: {Published} events acknowledged by Kafka in {Elapsed:F1} s; delivery horizon now {Horizon}",
             work, options.Slot, published, stopwatch.Elapsed.TotalSeconds, horizon);
     }

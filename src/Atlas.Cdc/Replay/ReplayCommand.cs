@@ -45,7 +45,7 @@ internal static class ReplayCommand
             {
                 Since = parsed.GetValue(since),
                 Until = parsed.GetValue(until),
-                Outbox = parsed.GetValue(outbox),
+                Outboxes = parsed.GetValue(outbox) is { } name ? [name] : null,
                 AggregateType = parsed.GetValue(aggregateType),
                 AggregateId = parsed.GetValue(aggregateId),
                 Ids = parsed.GetValue(ids) ?? [],

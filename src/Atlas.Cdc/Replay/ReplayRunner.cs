@@ -62,13 +62,13 @@ internal static class ReplayRunner
             }
 
             var outboxes = OutboxCatalog.From(options);
-            if (filter.Outbox is { } name && outboxes.ForName(name) is null)
+            if (filter.Outboxes?.FirstOrDefault(name => outboxes.ForName(name) is null) is { } name)
             {
                 await Console.Error.WriteLineAsync($"{ExitCodes.FatalPrefix}--outbox '{name}' is not an outbox of the settings; they are: " +
                                                    string.Join(", ", outboxes.All.Select(o => o.Name)) + ".");
                 return ExitCodes.Configuration;
             }
-            var table = filter.Outbox is { } only ? outboxes.ForName(only)!.ToString() : outboxes.ToString();
+            var table = filter.Outboxes is { } only ? string.Join(", ", only.Select(name => outboxes.ForName(name))) : outboxes.ToString();
             await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName: null, cancellationToken);
             var count = await reader.CountAsync(filter, cancellationToken);
             if (deadLetters is not null && count < filter.Ids.Count)
