@@ -25,6 +25,8 @@ public sealed class CdcOptions
 
     public CloudEventsOptions CloudEvents { get; set; } = new();
 
+    public TracingOptions Tracing { get; set; } = new();
+
     /// <summary>Logical replication slot the relay owns; created with pgoutput when missing.</summary>
     public string Slot { get; set; } = "atlas_cdc";
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Cdc.Hosting;
 
-/// <summary>Wires the relay on ASP.NET Core's host: configuration, the worker, the slot monitor, and the HTTP endpoints.</summary>
+/// <summary>Wires the relay on ASP.NET Core's host: configuration, the worker, the slot monitor, the HTTP endpoints and tracing.</summary>
 public static class RelayHost
 {
     /// <summary>
@@ -44,6 +44,7 @@ public static class RelayHost
         builder.Services.AddSingleton<StreamStatus>();
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();
+        builder.Services.AddRelayTracing(options.Tracing);
         builder.AddStatusEndpoints(options);
         builder.Services.AddHostedService<RelayWorker>();
         builder.Services.AddHostedService<SlotMonitor>();

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Atlas.Cdc.Configuration;
 using Atlas.Cdc.Events;
 using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
+using Atlas.Cdc.Tracing;
 using Confluent.Kafka;
 using NpgsqlTypes;
 
@@ -12,7 +14,8 @@ namespace Atlas.Cdc.Publishing;
 /// Sends outbox events to Kafka through one long-lived Confluent.Kafka producer (idempotent, never gives up) and
 /// reports each acknowledgement to the <see cref="AcknowledgementTracker"/>. Events Kafka refuses for good go to the
 /// dead-letter topic (or halt the relay, by policy); the tracker counts them done only once the dead letter itself
-/// is acknowledged. Delivery reports, errors and log lines arrive on the client's own threads.
+/// is acknowledged. Delivery reports, errors and log lines arrive on the client's own threads. With tracing on, each
+/// event's span (<see cref="EventSpans"/>) starts here and ends with the event's delivery report or its dead letter's.
 /// </summary>
 internal sealed class KafkaPublisher : IDisposable
 {
@@ -26,6 +29,7 @@ internal sealed class KafkaPublisher : IDisposable
     private readonly ILogger _logger;
     private readonly int _maxDeadLetterPayload;
     private readonly FailureLatch _failure = new();
+    private readonly EventSpans? _spans;
     private volatile bool _brokersDown;
     private long _queuedMessages;
 
@@ -36,6 +40,7 @@ internal sealed class KafkaPublisher : IDisposable
         _logger = logger;
         _messages = new KafkaMessageFactory([.. outboxes.All.Select(o => new TopicNamer(o.TopicTemplate))]);
         _deadLetterTopic = options.DeadLetter.Topic;
+        _spans = EventSpans.Create(options.Tracing);
         var config = ProducerSettings.Build(options.Kafka);
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
             ? parsed - 64 * 1024
@@ -95,15 +100,17 @@ internal sealed class KafkaPublisher : IDisposable
 
         if (outboxEvent.DecodeError is { } decodeError)
         {
-            DeadLetter(delivery, "(none)", decodeError);
+            delivery.Span = _spans?.Start(outboxEvent, transaction, topic: null);
+            DeadLetter(delivery, "(none)", decodeError, "invalid_row");
             return;
         }
 
         var topic = _messages.TopicFor(outboxEvent);
         delivery.Topic = topic.Name;
+        delivery.Span = _spans?.Start(outboxEvent, transaction, topic.Name);
         if (topic.Error is { } topicError)
         {
-            DeadLetter(delivery, topic.Name, topicError);
+            DeadLetter(delivery, topic.Name, topicError, "invalid_topic");
             return;
         }
 
@@ -116,9 +123,11 @@ internal sealed class KafkaPublisher : IDisposable
         }
         if (_values is not null && await _values.ApplyAsync(message, outboxEvent, transaction, topic.Name, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            DeadLetter(delivery, topic.Name, refusal);
+            DeadLetter(delivery, topic.Name, refusal, "invalid_value");
             return;
         }
+        if (delivery.Span is { } span)
+            _spans!.Sending(span, message);
 
         while (true)
         {
@@ -131,9 +140,9 @@ internal sealed class KafkaPublisher : IDisposable
                 continue;
             }
             if (error.IsFatal)
-                Fail(new PublishFailure($"Kafka producer failed: {Describe(error)}", isFatal: false));
+                Fail(new PublishFailure($"Kafka producer failed: {Describe(error)}", isFatal: false), delivery, error);
             else
-                DeadLetter(delivery, topic.Name, Describe(error)); // refused before sending, e.g. larger than message.max.bytes: it can never succeed
+                DeadLetter(delivery, topic.Name, Describe(error), error.Code.ToString()); // refused before sending, e.g. larger than message.max.bytes: it can never succeed
             return;
         }
     }
@@ -166,7 +175,7 @@ internal sealed class KafkaPublisher : IDisposable
         // An exception must not escape into the client's polling thread: it would only surface on a later call.
         try
         {
-            OnDelivered(delivery, report.Error.IsError ? report.Error : null);
+            OnDelivered(delivery, report.Error.IsError ? report.Error : null, report);
         }
         catch (Exception e)
         {
@@ -174,7 +183,7 @@ internal sealed class KafkaPublisher : IDisposable
         }
     }
 
-    private void OnDelivered(Delivery delivery, Error? error)
+    private void OnDelivered(Delivery delivery, Error? error, DeliveryReport<byte[]?, byte[]?> report)
     {
         if (delivery.IsDeadLetter)
         {
@@ -184,6 +193,8 @@ internal sealed class KafkaPublisher : IDisposable
         if (error is null)
         {
             _brokersDown = false;
+            if (delivery.Span is { } span)
+                EventSpans.Acknowledged(span, report.Partition, report.Offset);
             // Rows read from the table may be days old: their age is no latency of the relay's.
             _metrics.RecordPublished(delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
@@ -193,38 +204,47 @@ internal sealed class KafkaPublisher : IDisposable
         _metrics.RecordPublishError(error.Code.ToString());
         if (error.IsFatal || error.Code is ErrorCode.Local_Fatal)
         {
-            Fail(new PublishFailure($"Kafka producer hit a fatal error: {Describe(error)}", isFatal: false));
+            Fail(new PublishFailure($"Kafka producer hit a fatal error: {Describe(error)}", isFatal: false), delivery, error);
             return;
         }
         if (error.Code is ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy
             or ErrorCode.Local_MsgTimedOut)
         {
             // Not this event's fault: the session ends without confirming it, and the next one sends it again.
-            Fail(new PublishFailure($"Kafka delivery was abandoned: {Describe(error)}", isFatal: false));
+            Fail(new PublishFailure($"Kafka delivery was abandoned: {Describe(error)}", isFatal: false), delivery, error);
             return;
         }
         // With message.timeout.ms=0 librdkafka retries every retriable error itself: what reaches here is final.
-        DeadLetter(delivery, delivery.Topic!, Describe(error));
+        DeadLetter(delivery, delivery.Topic!, Describe(error), error.Code.ToString());
     }
 
-    private void DeadLetter(Delivery delivery, string originalTopic, string reason)
+    /// <param name="errorType">The class of the refusal, for the span's <c>error.type</c>: a Kafka error code, or the relay's own.</param>
+    private void DeadLetter(Delivery delivery, string originalTopic, string reason, string errorType)
     {
         var outboxEvent = delivery.Event;
         if (_deadLetter.Policy == DeadLetterPolicy.Halt)
         {
-            Fail(new PublishFailure(
+            var halt = new PublishFailure(
                 $"Event {outboxEvent.IdText} (commit LSN {Lsn(delivery.Transaction)}, topic '{Abbreviate(originalTopic)}') was refused for good: " +
                 $"{Abbreviate(reason)}. Cdc:DeadLetter:Policy is Halt, so the relay stops without confirming it.", isFatal: true)
             {
                 EventId = outboxEvent.IdText,
                 CommitLsn = Lsn(delivery.Transaction),
-            });
+            };
+            if (delivery.Span is { } halted)
+                EventSpans.Failed(halted, errorType, halt.Message);
+            Fail(halt);
             return;
         }
 
         _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
             outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
+        if (delivery.Span is { } span)
+        {
+            EventSpans.Refused(span, errorType, reason, _deadLetterTopic);
+            _spans!.SendingDeadLetter(span, message);
+        }
         delivery.IsDeadLetter = true;
         if (TryProduce(_deadLetterTopic, message, delivery) is { } error)
             DeadLetterFailed(delivery, error);
@@ -235,6 +255,8 @@ internal sealed class KafkaPublisher : IDisposable
         if (error is null)
         {
             _metrics.DeadLettered.Add(1);
+            if (delivery.Span is { } span)
+                EventSpans.DeadLettered(span);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
         }
         else
@@ -251,7 +273,15 @@ internal sealed class KafkaPublisher : IDisposable
         {
             EventId = delivery.Event.IdText,
             CommitLsn = Lsn(delivery.Transaction),
-        });
+        }, delivery, error);
+
+    /// <summary>Fails the publisher because of one event, whose span (if any) ends with the failure.</summary>
+    private void Fail(PublishFailure failure, Delivery delivery, Error error)
+    {
+        if (delivery.Span is { } span)
+            EventSpans.Failed(span, error.Code.ToString(), failure.Message);
+        Fail(failure);
+    }
 
     private void Fail(PublishFailure failure)
     {
@@ -350,5 +380,8 @@ internal sealed class KafkaPublisher : IDisposable
 
         /// <summary>Set before the dead letter is produced: its delivery report is the dead letter's.</summary>
         public bool IsDeadLetter { get; set; }
+
+        /// <summary>The event's span, when tracing is on and the event has one; ended with its delivery report.</summary>
+        public Activity? Span { get; set; }
     }
 }

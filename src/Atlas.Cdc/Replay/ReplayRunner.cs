@@ -81,6 +81,8 @@ internal static class ReplayRunner
             }
 
             var commitLsnBound = await reader.WalInsertLsnAsync(cancellationToken);
+            // Replayed events get spans too (linked to their rows' traces); disposing the provider exports the last ones.
+            using var tracing = TracingHosting.StartForCommand(options.Tracing);
             // Counted on a registry of its own: replay serves no /metrics.
             var registry = Prometheus.Metrics.NewCustomRegistry();
             using var publisher = new KafkaPublisher(options, outboxes, new RelayMetrics(registry), new Observability.SchemaMetrics(registry),
