@@ -136,7 +136,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             stopped = stopwatch.Elapsed;
             await environment.Postgres.StartAgainAsync();
             // The relay reconnects to the restarted server while Kafka is still down.
-            await Poll.UntilAsync("the relay holds the slot again on the restarted server", () => SlotActiveAsync(scenario), TimeSpan.FromSeconds(120),
+            await Poll.UntilAsync("the relay holds the slot again on the restarted server", scenario.SlotActiveAsync, TimeSpan.FromSeconds(120),
                 () => Task.FromResult(relay.HasExited ? $"the relay exited:\n{relay.Output}" : RelayProbe.Tail(relay.Output, 10)));
             Assert.False(relay.HasExited, relay.Output);
         }
@@ -159,18 +159,6 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
             : 0;
 
     private static long InFlight(string metrics) => PublishedSoFar(metrics, "atlas_cdc_events_in_flight ");
-
-    private static async Task<bool> SlotActiveAsync(RelayScenario scenario)
-    {
-        try
-        {
-            return await scenario.ScalarAsync<bool>($"SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}'), false)");
-        }
-        catch (Npgsql.NpgsqlException)
-        {
-            return false; // the server is still starting
-        }
-    }
 
     private static string Line(string text, string prefix) =>
         text.Split('\n').FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) ?? $"{prefix} (absent)";

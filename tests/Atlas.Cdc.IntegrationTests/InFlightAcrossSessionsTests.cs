@@ -44,7 +44,7 @@ public class InFlightAcrossSessionsTests(CdcEnvironment environment, ITestOutput
 
                 await environment.Postgres.StopAsync();
                 await environment.Postgres.StartAgainAsync();
-                await Poll.UntilAsync($"round {round}: the relay streams again from the restarted server", () => SlotActiveAsync(scenario),
+                await Poll.UntilAsync($"round {round}: the relay streams again from the restarted server", scenario.SlotActiveAsync,
                     TimeSpan.FromSeconds(120), () => Task.FromResult(relay.HasExited ? $"the relay exited:\n{relay.Output}" : RelayProbe.Tail(relay.Output, 10)));
                 residentMiB.Add(ResidentMiB(relay.ProcessId));
             }
@@ -55,7 +55,7 @@ public class InFlightAcrossSessionsTests(CdcEnvironment environment, ITestOutput
             environment.Kafka.SetAllBrokersUp();
         }
 
-        var expected = await CommittedByKeyAsync(scenario);
+        var expected = await WriterLoad.CommittedByKeyAsync(scenario, "Flight");
         var records = await scenario.WaitForEventsAsync([topic], expected.Values.SelectMany(ids => ids).ToList(), TimeSpan.FromSeconds(180));
         OrderAssertions.FirstDeliveriesFollowCommitOrder(records, expected);
         await RelayProbe.WaitForStatusAsync(relay, HttpStatusCode.OK, TimeSpan.FromSeconds(120));
@@ -86,38 +86,9 @@ public class InFlightAcrossSessionsTests(CdcEnvironment environment, ITestOutput
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync(RelayScenario scenario)
-    {
-        await using var connection = await scenario.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT aggregate_id, id FROM public.outbox WHERE aggregate_type = 'Flight' ORDER BY aggregate_id, (payload->>'seq')::bigint", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var byKey = new Dictionary<string, List<Guid>>();
-        while (await reader.ReadAsync())
-        {
-            var key = reader.GetString(0);
-            if (!byKey.TryGetValue(key, out var ids))
-                byKey[key] = ids = [];
-            ids.Add(reader.GetGuid(1));
-        }
-        return byKey;
-    }
-
     private static double ResidentMiB(int processId)
     {
         var line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
-    }
-
-    private static async Task<bool> SlotActiveAsync(RelayScenario scenario)
-    {
-        try
-        {
-            return await scenario.ScalarAsync<bool>($"SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}'), false)");
-        }
-        catch (NpgsqlException)
-        {
-            return false; // the server is still starting
-        }
     }
 }

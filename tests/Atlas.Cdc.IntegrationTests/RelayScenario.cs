@@ -116,6 +116,19 @@ public sealed class RelayScenario(CdcEnvironment environment, string name) : IAs
 
     public Task<NpgsqlLogSequenceNumber> CurrentWalLsnAsync() => ScalarAsync<NpgsqlLogSequenceNumber>("SELECT pg_current_wal_lsn()");
 
+    /// <summary>Whether a relay streams from the scenario's slot now; false while the server is still starting.</summary>
+    public async Task<bool> SlotActiveAsync()
+    {
+        try
+        {
+            return await ScalarAsync<bool>($"SELECT coalesce((SELECT active FROM pg_replication_slots WHERE slot_name = '{Slot}'), false)");
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+
     public async Task<NpgsqlLogSequenceNumber?> ConfirmedLsnAsync()
     {
         await using var connection = await OpenAsync();

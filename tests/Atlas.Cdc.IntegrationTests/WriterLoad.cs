@@ -86,12 +86,16 @@ internal sealed class WriterLoad : IAsyncDisposable
     /// Every committed row of this load, grouped by key, in commit order (each key has one writer), read from
     /// <paramref name="rows"/> (the outbox, or the outbox plus what retention deleted).
     /// </summary>
-    public async Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync(string rows = "public.outbox")
+    public Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync(string rows = "public.outbox") =>
+        CommittedByKeyAsync(_scenario, _aggregateType, rows);
+
+    /// <summary>Rows of <paramref name="aggregateType"/> with event type 'Written', by key, in the order of their payload's <c>seq</c>.</summary>
+    public static async Task<Dictionary<string, List<Guid>>> CommittedByKeyAsync(RelayScenario scenario, string aggregateType, string rows = "public.outbox")
     {
-        await using var connection = await _scenario.OpenAsync();
+        await using var connection = await scenario.OpenAsync();
         await using var command = new NpgsqlCommand(
             $"SELECT aggregate_id, id FROM {rows} WHERE aggregate_type = $1 AND event_type = 'Written' ORDER BY aggregate_id, (payload->>'seq')::bigint", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = _aggregateType });
+        command.Parameters.Add(new NpgsqlParameter { Value = aggregateType });
         await using var reader = await command.ExecuteReaderAsync();
         var byKey = new Dictionary<string, List<Guid>>();
         while (await reader.ReadAsync())
