@@ -1,4 +1,4 @@
--- Durable progress (src/Atlas.Cdc/Recovery): per replication slot, the newest delivery horizon the relay has
+-- Durable progress (src/Atlas.Cdc/Offsets/ProgressStore.cs): per replication slot, the newest delivery horizon the relay has
 -- proven. Every outbox row inserted by a transaction whose id is below horizon_xid has been acknowledged by
 -- Kafka. With it the relay loses nothing when its slot is dropped or invalidated: it publishes again every row
 -- not proven delivered. `pending` is set while a backfill or a recovery is not finished: a relay that finds it
