@@ -72,6 +72,10 @@ internal sealed class BenchDatabase
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>Average size in bytes of the payload as the relay sends it (jsonb's text).</summary>
+    public Task<double> AveragePayloadBytesAsync() =>
+        ScalarAsync<double>("SELECT coalesce(avg(octet_length(payload::text)), 0)::float8 FROM public.outbox");
+
     /// <summary>Creates a pgoutput slot at the current WAL position, as a relay or pg_recvlogical would.</summary>
     public Task<NpgsqlLogSequenceNumber> CreateSlotAsync(string slot) =>
         ScalarAsync<NpgsqlLogSequenceNumber>("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", slot);

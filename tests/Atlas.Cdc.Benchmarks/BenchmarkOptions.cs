@@ -18,6 +18,18 @@ internal sealed class BenchmarkOptions
 
     public int LiveSeconds { get; private set; } = 20;
 
+    /// <summary>
+    /// pgbench clients writing the catch-up backlog. Eight, as in the independent run of issue 23: concurrent
+    /// writers interleave their transactions in the WAL, as an application's do.
+    /// </summary>
+    public int CatchUpClients { get; private set; } = 8;
+
+    /// <summary>
+    /// The pgbench script (Workloads/) of the catch-up backlog and the live load: single_row.sql (~170-byte payloads) by
+    /// default; single_row_100b.sql is the ~100-byte workload of the runs before issue 23, for comparison.
+    /// </summary>
+    public string Workload { get; private set; } = "single_row.sql";
+
     public int BigEvents { get; private set; } = 500_000;
 
     /// <summary>Rows in the outbox before the relay's first start (row 5, backfill).</summary>
@@ -25,6 +37,15 @@ internal sealed class BenchmarkOptions
 
     /// <summary>Partitions of every benchmark topic (the mock keeps ~5 MB per partition; acknowledgements do not depend on it).</summary>
     public int Partitions { get; private set; } = 6;
+
+    /// <summary>
+    /// Mock Kafka brokers. One, as in issue 23's independent run: the relay's producer then has one broker
+    /// connection (one librdkafka thread batching, compressing and sending everything), as against a small
+    /// cluster where three threads share that work. Topics get replication factor min(3, brokers).
+    /// </summary>
+    public int Brokers { get; private set; } = 1;
+
+    public int ReplicationFactor => Math.Min(3, Brokers);
 
     /// <summary>Extra <c>Cdc__...</c> environment variables for the relay; Kafka properties also go to the polling relay.</summary>
     public Dictionary<string, string> RelaySettings { get; } = new(StringComparer.Ordinal);
@@ -96,11 +117,15 @@ internal sealed class BenchmarkOptions
                 case "--live-rate": options.LiveRate = Int(Next()); break;
                 case "--live-seconds": options.LiveSeconds = Int(Next()); break;
                 case "--big-events": options.BigEvents = Int(Next()); break;
+                case "--catchup-clients": options.CatchUpClients = Int(Next()); break;
+                case "--brokers": options.Brokers = Int(Next()); break;
+                case "--workload": options.Workload = Next(); break;
                 case "--backfill-events": options.BackfillEvents = Int(Next()); break;
                 case "--partitions": options.Partitions = Int(Next()); break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
-                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --live-rate N | --live-seconds N | --big-events N | --backfill-events N | --partitions N");
+                                                "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --catchup-clients N | " +
+                                                "--live-rate N | --live-seconds N | --big-events N | --backfill-events N | --partitions N | --brokers N | --workload FILE.sql");
             }
         }
         return options;

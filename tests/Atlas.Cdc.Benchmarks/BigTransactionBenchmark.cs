@@ -20,7 +20,7 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
         var database = await environment.CreateRelayDatabaseAsync("bench_big");
         await database.CreateSlotAsync(RelaySlot);
         await database.CreateSlotAsync(RecvSlot);
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
 
         await using var relay = RelayUnderTest.Start(environment, database, RelaySlot, Topics, options.RelaySettings);
         await relay.WaitUntilReadyAsync();

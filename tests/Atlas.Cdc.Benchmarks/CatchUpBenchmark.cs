@@ -13,20 +13,33 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private const string Topics = "catchup";
     private const string PollingTopics = "poll_catchup";
 
-    private const string AvroSchema = """
-        {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
-          {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "note", "type": "string"}]}
-        """;
+    /// <summary>The Avro schema of each workload's payload (Workloads/*.sql).</summary>
+    private static readonly Dictionary<string, string> s_avroSchemas = new(StringComparer.Ordinal)
+    {
+        ["single_row.sql"] = """
+            {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
+              {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "sku", "type": "string"},
+              {"name": "quantity", "type": "int"}, {"name": "amount", "type": "double"}, {"name": "currency", "type": "string"},
+              {"name": "note", "type": "string"}]}
+            """,
+        ["single_row_100b.sql"] = """
+            {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
+              {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "note", "type": "string"}]}
+            """,
+    };
 
     public async Task<CatchUpResult> RunAsync()
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_catchup");
-        await using var registry = options.Avro ? await Sandbox.SchemaRegistry.SchemaRegistryStandIn.StartAsync() : null;
+        var avroSchema = s_avroSchemas.GetValueOrDefault(options.Workload);
+        if (options.Avro && avroSchema is null)
+            Progress.Write($"catch-up: no Avro schema for workload {options.Workload}: Avro rounds left out");
+        await using var registry = options.Avro && avroSchema is not null ? await Sandbox.SchemaRegistry.SchemaRegistryStandIn.StartAsync() : null;
         var variants = options.Variants.Prepend(RelayVariant.Baseline).ToList();
         if (registry is not null)
         {
-            // The same rows as Avro: the schema of Workloads/single_row.sql's payload, under the topic's subject.
-            registry.Register(Topics + ".order-value", AvroSchema);
+            // The same rows as Avro: the schema of the workload's payload, under the topic's subject.
+            registry.Register(Topics + ".order-value", avroSchema!);
             variants.Insert(1, RelayVariant.Avro(registry.Url));
         }
         // Every reader gets its own slot, all created at the same point before the backlog is written.
@@ -40,13 +53,14 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
             foreach (var (_, slot) in relays)
                 await database.CreateSlotAsync(slot);
         }
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
 
-        Progress.Write($"catch-up: writing {options.CatchUpEvents:N0} single-row transactions (pgbench)");
-        var written = await PgBench.RunTransactionsAsync(database, "single_row.sql", options.CatchUpEvents, clients: 4);
+        Progress.Write($"catch-up: writing {options.CatchUpEvents:N0} single-row transactions (pgbench, {options.CatchUpClients} clients)");
+        var written = await PgBench.RunTransactionsAsync(database, options.Workload, options.CatchUpEvents, options.CatchUpClients);
         var endLsn = await database.CurrentWalLsnAsync();
         var events = await database.CountAsync("SELECT count(*) FROM public.outbox");
-        Progress.Write($"catch-up: backlog of {events:N0} transactions written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
+        var payloadBytes = await database.AveragePayloadBytesAsync();
+        Progress.Write($"catch-up: backlog of {events:N0} transactions ({payloadBytes:0} B payloads on average) written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
 
         // Rounds alternate pg_recvlogical and the relay, so a busy moment on the shared machine hits one round, not one side.
         var results = new List<CatchUpRun>();
@@ -66,7 +80,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         PollingCatchUpResult? polling = null;
         if (options.Runs("polling"))
             polling = await RunPollingAsync(database, events);
-        return new CatchUpResult(events, polling, results);
+        return new CatchUpResult(events, payloadBytes, options.CatchUpClients, polling, results);
     }
 
     private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
@@ -126,7 +140,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         await CopyOutboxAsync(source, database);
         await database.ExecuteAsync("VACUUM ANALYZE public.outbox");
         await database.ResetStatisticsAsync();
-        environment.Kafka.CreateTopic(PollingTopics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(PollingTopics + ".order");
 
         await using var polling = PollingRelayProcess.Start(environment, database, PollingTopics, options.KafkaProperties());
         var elapsed = await polling.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3));

@@ -1,7 +1,7 @@
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>Row 1: rounds of pg_recvlogical and the relay on the same backlog, and (row 4) the polling relay.</summary>
-internal sealed record CatchUpResult(long Events, PollingCatchUpResult? Polling, IReadOnlyList<CatchUpRun> Runs)
+internal sealed record CatchUpResult(long Events, double PayloadBytes, int Writers, PollingCatchUpResult? Polling, IReadOnlyList<CatchUpRun> Runs)
 {
     /// <summary>The headline: the baseline relay's round with the median ratio (the round itself, not a mix of rounds).</summary>
     public CatchUpRun Relay => Baseline.OrderBy(r => r.Ratio).ElementAt((Baseline.Count - 1) / 2);

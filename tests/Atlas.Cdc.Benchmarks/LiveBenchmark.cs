@@ -34,7 +34,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         await database.CreateSlotAsync(Slot);
         await database.ScalarAsync<string>("SELECT slot_name::text FROM pg_create_logical_replication_slot($1, 'test_decoding')", FloorSlot);
         await using var floor = SourceLatencyProbe.Start(database, FloorSlot);
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
 
         await using var relay = RelayUnderTest.Start(environment, database, Slot, Topics, options.RelaySettings);
         await relay.WaitUntilReadyAsync();
@@ -64,7 +64,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     {
         const string Topics = "poll_live";
         var database = await environment.CreatePollingDatabaseAsync("bench_poll_live");
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
 
         await using var polling = PollingRelayProcess.Start(environment, database, Topics, options.KafkaProperties());
         return await MeasureAsync("polling relay", database, Topics, "atlas_poll_relay",
@@ -89,7 +89,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         var backendCpuBefore = await backendCpu();
         var since = DateTimeOffset.UtcNow;
         Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
-        var load = await PgBench.RunRateAsync(database, "single_row.sql", options.LiveRate, options.LiveSeconds, Clients);
+        var load = await PgBench.RunRateAsync(database, options.Workload, options.LiveRate, options.LiveSeconds, Clients);
         await probe.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(30));
         if (floor is not null)
             await floor.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(10));

@@ -20,7 +20,8 @@ internal static class Report
             var ratios = string.Join(", ", catchUp.Baseline.Select(b => Ratio(b.Ratio, 1.0)));
             var streamingRatios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.StreamingRatio:0.00}"));
             text.AppendLine(
-                $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~100 B payload) waiting in the slot, delivered and acknowledged; " +
+                $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~{catchUp.PayloadBytes:0} B payloads, written by {catchUp.Writers} pgbench clients) waiting in the slot, " +
+                $"delivered and acknowledged ({Brokers(options)}, {options.Partitions} partitions); " +
                 $"median of {catchUp.Baseline.Count} rounds | " +
                 $"**{c.Rate:N0} ev/s** ({c.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.StreamStart.TotalSeconds:0.00} s; " +
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
@@ -85,10 +86,11 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"- {machine.Cores} cores ({machine.CpuModel}), {machine.MemoryGiB:0.0} GiB memory, Linux {machine.Kernel}");
         text.AppendLine($"- {machine.DotNet}; PostgreSQL {machine.PostgreSql} (fsync on, synchronous_commit on for the live load); " +
-                                  $"librdkafka {machine.Librdkafka} mock cluster, 3 brokers, {options.Partitions} partitions per topic, replication factor 3");
+                                  $"librdkafka {machine.Librdkafka} mock cluster, {Brokers(options)}, {options.Partitions} partitions per topic, replication factor {options.ReplicationFactor}");
         text.AppendLine($"- PostgreSQL, the mock brokers, the consumer, pgbench and the relay all share those {machine.Cores} cores");
         text.AppendLine($"- load average at start {machine.LoadAverageAtStart}, at end {MachineInfo.LoadAverage()} (above {machine.Cores} means other work shared the machine)");
-        text.AppendLine($"- relay: {relayBuild}; producer settings: {ProducerSettingsText(options)}");
+        text.AppendLine($"- relay: {relayBuild}, started as README documents (`dotnet Atlas.Cdc.dll`, configuration from the environment, logging from appsettings.json, " +
+                        $"no memory variables); producer settings: {ProducerSettingsText(options)}");
         text.AppendLine($"- whole run: {total.TotalMinutes:0.0} min");
         return text.ToString();
     }
@@ -194,6 +196,8 @@ internal static class Report
         : Mib(bytes);
 
     private static string PerEvent(double? cpuSeconds, long events) => cpuSeconds is { } seconds ? $"{seconds * 1e6 / events:0} µs/event" : "n/a";
+
+    private static string Brokers(BenchmarkOptions options) => options.Brokers == 1 ? "one broker" : $"{options.Brokers} brokers";
 
     private static string ProducerSettingsText(BenchmarkOptions options)
     {
