@@ -50,7 +50,7 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
         await relay.StopAsync();
         Progress.Write($"big: delivered {deliver.TotalSeconds:0.0} s after COMMIT; peak RSS {peakRss / 1048576.0:0} MiB, relay CPU {cpu:0.0} s");
 
-        var recv = await RecvLogical.ReadToAsync(database, RecvSlot, endLsn);
+        var (recv, _) = await RecvLogical.ReadToAsync(database, RecvSlot, endLsn);
         Progress.Write($"big: pg_recvlogical read the same transaction in {recv.TotalSeconds:0.0} s");
         return new BigTransactionResult(options.BigEvents, payloadBytes, insert.Elapsed, deliver, idleRss, peakRss, cpu, recv);
     }

@@ -12,6 +12,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private const string RecvSlot = "recv_catchup";
     private const string Topics = "catchup";
     private const string PollingTopics = "poll_catchup";
+    private const string FloorTopics = "floor_catchup";
 
     /// <summary>The Avro schema of each workload's payload (Workloads/*.sql).</summary>
     private static readonly Dictionary<string, string> s_avroSchemas = new(StringComparer.Ordinal)
@@ -62,25 +63,43 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         var payloadBytes = await database.AveragePayloadBytesAsync();
         Progress.Write($"catch-up: backlog of {events:N0} transactions ({payloadBytes:0} B payloads on average) written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
 
-        // Rounds alternate pg_recvlogical and the relay, so a busy moment on the shared machine hits one round, not one side.
-        var results = new List<CatchUpRun>();
-        for (var round = 0; round < rounds.Count; round++)
+        // The client floor's input: the same keys and payloads, in commit order.
+        var kcatInput = Path.Combine(Path.GetTempPath(), $"atlas-cdc-bench-{Environment.ProcessId}-catchup.txt");
+        try
         {
-            var recv = await RecvLogical.ReadToAsync(database, rounds[round].Recv, endLsn);
-            Progress.Write($"catch-up: round {round + 1}: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s)");
-            foreach (var (variant, slot) in rounds[round].Relays)
-            {
-                var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
-                foreach (var (name, value) in variant.Settings)
-                    settings[name] = value;
-                results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, settings, events, recv));
-            }
-        }
+            await database.ExportMessagesAsync(kcatInput);
 
-        PollingCatchUpResult? polling = null;
-        if (options.Runs("polling"))
-            polling = await RunPollingAsync(database, events);
-        return new CatchUpResult(events, payloadBytes, options.CatchUpClients, polling, results);
+            // Rounds alternate pg_recvlogical, kcat and the relay, so a busy moment on the shared machine hits one round, not one side.
+            var results = new List<CatchUpRun>();
+            var floors = new List<ClientFloorRound>();
+            for (var round = 0; round < rounds.Count; round++)
+            {
+                var (recv, recvCpu) = await RecvLogical.ReadToAsync(database, rounds[round].Recv, endLsn);
+                Progress.Write($"catch-up: round {round + 1}: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s), CPU {recvCpu:0.00} s");
+                var floorTopic = $"{FloorTopics}_{round + 1}.order";
+                environment.CreateTopic(floorTopic);
+                var (kcat, kcatCpu) = await KcatProducer.ProduceFileAsync(environment.Kafka.BootstrapServers, floorTopic, kcatInput, events, endLsn.ToString(), options);
+                floors.Add(new ClientFloorRound(round + 1, events, recv, recvCpu, kcat, kcatCpu));
+                Progress.Write($"catch-up: round {round + 1}: kcat produced the same messages in {kcat.TotalSeconds:0.00} s, CPU {kcatCpu:0.00} s; " +
+                               $"client floor {floors[^1].MicrosecondsPerEvent:0.0} µs/event");
+                foreach (var (variant, slot) in rounds[round].Relays)
+                {
+                    var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
+                    foreach (var (name, value) in variant.Settings)
+                        settings[name] = value;
+                    results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, settings, events, recv));
+                }
+            }
+
+            PollingCatchUpResult? polling = null;
+            if (options.Runs("polling"))
+                polling = await RunPollingAsync(database, events);
+            return new CatchUpResult(events, payloadBytes, options.CatchUpClients, polling, results, floors);
+        }
+        finally
+        {
+            File.Delete(kcatInput);
+        }
     }
 
     private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
