@@ -92,6 +92,18 @@ internal sealed class BenchDatabase
         return lines;
     }
 
+    /// <summary>The first <paramref name="limit"/> of the outbox's messages as kcat's input lines (see <see cref="ExportMessagesAsync"/>).</summary>
+    public async Task<List<string>> ExportMessageLinesAsync(int limit)
+    {
+        await using var connection = await OpenAsync();
+        using var reader = await connection.BeginTextExportAsync(
+            $"COPY (SELECT aggregate_id, payload::text FROM public.outbox ORDER BY created_at LIMIT {limit}) TO STDOUT");
+        var lines = new List<string>();
+        while (await reader.ReadLineAsync() is { } line)
+            lines.Add(line);
+        return lines;
+    }
+
     /// <summary>Average size in bytes of the payload as the relay sends it (jsonb's text).</summary>
     public Task<double> AveragePayloadBytesAsync() =>
         ScalarAsync<double>("SELECT coalesce(avg(octet_length(payload::text)), 0)::float8 FROM public.outbox");

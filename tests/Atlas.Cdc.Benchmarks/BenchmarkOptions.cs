@@ -19,6 +19,12 @@ internal sealed class BenchmarkOptions
     public int LiveSeconds { get; private set; } = 20;
 
     /// <summary>
+    /// Live: the load between the window of the just-started relay and the window of the relay that has run for
+    /// minutes (the same rate, not measured). The second window starts about this long plus two windows after the relay.
+    /// </summary>
+    public int LiveWarmSeconds { get; private set; } = 60;
+
+    /// <summary>
     /// pgbench clients writing the catch-up backlog. Eight, as in the independent run of issue 23: concurrent
     /// writers interleave their transactions in the WAL, as an application's do.
     /// </summary>
@@ -117,6 +123,7 @@ internal sealed class BenchmarkOptions
                 case "--live-rate": options.LiveRate = Int(Next()); break;
                 case "--live-seconds": options.LiveSeconds = Int(Next()); break;
                 case "--big-events": options.BigEvents = Int(Next()); break;
+                case "--live-warm-seconds": options.LiveWarmSeconds = Int(Next()); break;
                 case "--catchup-clients": options.CatchUpClients = Int(Next()); break;
                 case "--brokers": options.Brokers = Int(Next()); break;
                 case "--workload": options.Workload = Next(); break;
@@ -125,7 +132,7 @@ internal sealed class BenchmarkOptions
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
                                                 "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --catchup-clients N | " +
-                                                "--live-rate N | --live-seconds N | --big-events N | --backfill-events N | --partitions N | --brokers N | --workload FILE.sql");
+                                                "--live-rate N | --live-seconds N | --live-warm-seconds N | --big-events N | --backfill-events N | --partitions N | --brokers N | --workload FILE.sql");
             }
         }
         return options;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Atlas.Cdc.Mapping;
 using Atlas.Cdc.Publishing;
 
@@ -65,6 +67,84 @@ internal static class KcatProducer
         measured.Result.EnsureSuccess();
         await EnsureCountAsync(bootstrap, topic, messages);
         return (measured.Elapsed, measured.CpuSeconds);
+    }
+
+    /// <summary>Sends a few lines ("key&lt;TAB&gt;payload") and waits for their acknowledgement.</summary>
+    public static async Task ProduceLinesAsync(string bootstrap, string topic, IReadOnlyList<string> lines, BenchmarkOptions options)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"atlas-cdc-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
+        try
+        {
+            await File.WriteAllLinesAsync(file, lines);
+            (await ExternalCommand.RunAsync(Kcat, [.. Arguments(bootstrap, topic, "0/0", options), "-l", file], TimeSpan.FromMinutes(1))).EnsureSuccess();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Sends the lines at <paramref name="rate"/> a second for <paramref name="seconds"/> (in steps of 10 ms, through
+    /// kcat's stdin) and returns kcat's CPU over that window only (its start-up before, like the relay's, is not in
+    /// it), and how many messages it sent.
+    /// </summary>
+    public static async Task<(double CpuSeconds, long Sent)> ProducePacedAsync(string bootstrap, string topic, IReadOnlyList<string> lines,
+        int rate, int seconds, string commitLsn, BenchmarkOptions options)
+    {
+        var startInfo = new ProcessStartInfo(Kcat)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        foreach (var argument in Arguments(bootstrap, topic, commitLsn, options))
+            startInfo.ArgumentList.Add(argument);
+        using var process = new Process { StartInfo = startInfo };
+        var error = new StringBuilder();
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (error) error.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        ChildProcesses.Track(process);
+        try
+        {
+            process.BeginErrorReadLine();
+            process.BeginOutputReadLine();
+            var input = process.StandardInput;
+            // Connected and holding the topic's metadata before the window starts.
+            await input.WriteLineAsync(lines[0]);
+            await input.FlushAsync();
+            await Task.Delay(1000);
+            var cpuBefore = ProcessStats.CpuSeconds(process.Id);
+            long sent = 0;
+            var total = (long)rate * seconds;
+            var clock = Stopwatch.StartNew();
+            while (sent < total)
+            {
+                var due = Math.Min(total, (long)(clock.Elapsed.TotalSeconds * rate));
+                for (; sent < due; sent++)
+                    await input.WriteLineAsync(lines[(int)(1 + sent % (lines.Count - 1))]);
+                await input.FlushAsync();
+                await Task.Delay(10);
+            }
+            await Task.Delay(500); // the last linger and acknowledgements
+            var cpu = ProcessStats.CpuSeconds(process.Id) - cpuBefore;
+            input.Close();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+                await process.WaitForExitAsync(timeout.Token);
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"kcat exited with {process.ExitCode}:\n{error}");
+            await EnsureCountAsync(bootstrap, topic, sent + 1);
+            return (cpu ?? double.NaN, sent);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill();
+            ChildProcesses.Forget(process);
+        }
     }
 
     /// <summary>
