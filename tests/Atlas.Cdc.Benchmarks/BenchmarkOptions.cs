@@ -36,7 +36,11 @@ internal sealed class BenchmarkOptions
     /// </summary>
     public string Workload { get; private set; } = "single_row.sql";
 
+    /// <summary>Row 3: the first transaction's events; the second, in a fresh relay process, has <see cref="BigEventsLarge"/>.</summary>
     public int BigEvents { get; private set; } = 500_000;
+
+    /// <summary>Row 3: the second, larger transaction: peak RSS must not grow with the transaction's size.</summary>
+    public int BigEventsLarge { get; private set; } = 1_500_000;
 
     /// <summary>Rows in the outbox before the relay's first start (row 5, backfill).</summary>
     public int BackfillEvents { get; private set; } = 1_000_000;
@@ -122,7 +126,11 @@ internal sealed class BenchmarkOptions
                 case "--catchup-events": options.CatchUpEvents = Int(Next()); break;
                 case "--live-rate": options.LiveRate = Int(Next()); break;
                 case "--live-seconds": options.LiveSeconds = Int(Next()); break;
-                case "--big-events": options.BigEvents = Int(Next()); break;
+                case "--big-events":
+                    var sizes = Next().Split(',', StringSplitOptions.TrimEntries);
+                    options.BigEvents = Int(sizes[0]);
+                    options.BigEventsLarge = sizes.Length > 1 ? Int(sizes[1]) : 3 * options.BigEvents;
+                    break;
                 case "--live-warm-seconds": options.LiveWarmSeconds = Int(Next()); break;
                 case "--catchup-clients": options.CatchUpClients = Int(Next()); break;
                 case "--brokers": options.Brokers = Int(Next()); break;
@@ -132,7 +140,7 @@ internal sealed class BenchmarkOptions
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'. Options: --only {string.Join(',', AllScenarios)} | " +
                                                 "--relay Cdc__X=Y | --variant NAME:K=V,K=V | --repeat N | --no-avro | --no-publish | --keep-nagle | --catchup-events N | --catchup-clients N | " +
-                                                "--live-rate N | --live-seconds N | --live-warm-seconds N | --big-events N | --backfill-events N | --partitions N | --brokers N | --workload FILE.sql");
+                                                "--live-rate N | --live-seconds N | --live-warm-seconds N | --big-events N[,M] | --backfill-events N | --partitions N | --brokers N | --workload FILE.sql");
             }
         }
         return options;
