@@ -10,7 +10,14 @@ internal sealed class BenchmarkOptions
 {
     public static readonly string[] AllScenarios = ["catchup", "live", "big", "polling", "backfill"];
 
-    public HashSet<string> Scenarios { get; } = new(AllScenarios, StringComparer.Ordinal);
+    /// <summary>
+    /// What runs without <c>--only</c>: every scenario with a target of issue 23 and the polling baseline. The backfill
+    /// (no target, a million rows, about a minute) runs on request (<c>--only ...,backfill</c>), which keeps the
+    /// default run near six minutes now that row 3 delivers two large transactions twice each.
+    /// </summary>
+    public static readonly string[] DefaultScenarios = ["catchup", "live", "big", "polling"];
+
+    public HashSet<string> Scenarios { get; } = new(DefaultScenarios, StringComparer.Ordinal);
 
     public int CatchUpEvents { get; private set; } = 150_000;
 
