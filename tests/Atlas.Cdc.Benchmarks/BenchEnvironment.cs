@@ -29,6 +29,21 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>Creates a topic with the run's partitions, replicated over min(3, brokers) brokers.</summary>
     public void CreateTopic(string topic) => Kafka.CreateTopic(topic, _options.Partitions, _options.ReplicationFactor);
 
+    private readonly Dictionary<int, MockKafkaCluster> _otherClusters = [];
+
+    /// <summary>
+    /// The run's cluster, or (for a catch-up variant's <c>BROKERS=N</c>) a second mock cluster with another number of
+    /// brokers, started on first use and hosted in this process like the first.
+    /// </summary>
+    public MockKafkaCluster KafkaWith(int brokers)
+    {
+        if (brokers == Kafka.BrokerCount)
+            return Kafka;
+        if (!_otherClusters.TryGetValue(brokers, out var cluster))
+            _otherClusters[brokers] = cluster = MockKafkaCluster.Start(brokers);
+        return cluster;
+    }
+
     public static async Task<BenchEnvironment> StartAsync(BenchmarkOptions options)
     {
         var postgres = await TemporaryPostgres.StartAsync(new TemporaryPostgresOptions
@@ -70,6 +85,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var cluster in _otherClusters.Values)
+            cluster.Dispose();
         Kafka.Dispose();
         await Postgres.DisposeAsync();
     }

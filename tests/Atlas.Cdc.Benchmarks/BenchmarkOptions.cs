@@ -69,7 +69,8 @@ internal sealed class BenchmarkOptions
 
     /// <summary>
     /// Catch-up only, for tuning: more relay runs on the same backlog, each through its own slot created at the same
-    /// point, with extra settings (<c>--variant nolinger:Cdc__Kafka__Properties__linger.ms=0,...</c>).
+    /// point, with extra settings (<c>--variant nolinger:Cdc__Kafka__Properties__linger.ms=0,...</c>), another build
+    /// (<c>ASSEMBLY=</c>), or another cluster shape (<c>BROKERS=3</c>, <c>PARTITIONS=4</c>: a topic of its own).
     /// </summary>
     public List<RelayVariant> Variants { get; } = [];
 

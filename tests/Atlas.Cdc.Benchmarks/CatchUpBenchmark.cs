@@ -87,7 +87,8 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
                     var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
                     foreach (var (name, value) in variant.Settings)
                         settings[name] = value;
-                    results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, settings, events, recv));
+                    var topics = TopicsOf(variant, settings, round == 0);
+                    results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, topics, settings, events, recv));
                 }
             }
 
@@ -102,11 +103,29 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         }
     }
 
-    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
+    /// <summary>
+    /// The topic prefix of a variant: the run's, or, for a variant with <c>BROKERS=N</c> or <c>PARTITIONS=N</c>, a topic
+    /// of its own on the cluster it names (its bootstrap servers put into the relay's settings).
+    /// </summary>
+    private string TopicsOf(RelayVariant variant, Dictionary<string, string> settings, bool create)
+    {
+        var brokers = settings.Remove(RelayVariant.BrokersSetting, out var b) ? int.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : options.Brokers;
+        var partitions = settings.Remove(RelayVariant.PartitionsSetting, out var p) ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : options.Partitions;
+        if (brokers == options.Brokers && partitions == options.Partitions)
+            return Topics;
+        var cluster = environment.KafkaWith(brokers);
+        var topics = $"{Topics}_{variant.Name}";
+        if (create)
+            cluster.CreateTopic(topics + ".order", partitions, Math.Min(3, brokers));
+        settings["Cdc__Kafka__BootstrapServers"] = cluster.BootstrapServers;
+        return topics;
+    }
+
+    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, string topics, Dictionary<string, string> settings,
         long events, TimeSpan recv)
     {
         var brokerCpuBefore = LibrdkafkaThreadCpu.MockBrokers();
-        await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
+        await using var relay = RelayUnderTest.Start(environment, database, slot, topics, settings);
         var streamStart = WhenSlotActiveAsync(database, slot, relay);
         // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
         var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
