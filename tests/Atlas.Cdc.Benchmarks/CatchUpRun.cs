@@ -31,6 +31,9 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
     /// <summary>The relay's CPU when its walsender took the slot: start-up (host, checks, connections), before any event.</summary>
     public double? StartupCpuSeconds { get; init; }
 
+    /// <summary>The relay's CPU from the last acknowledgement to its exit (SIGTERM, drain, confirm): not in <see cref="RelayCpuSeconds"/>.</summary>
+    public double? ShutdownCpuSeconds { get; init; }
+
     /// <summary>CPU per event with start-up left out: what each further event of a longer catch-up costs.</summary>
     public double? StreamingCpuMicrosecondsPerEvent => (RelayCpuSeconds - StartupCpuSeconds) * 1e6 / Events;
 

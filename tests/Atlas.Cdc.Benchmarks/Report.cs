@@ -179,8 +179,8 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
         text.AppendLine();
-        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | CPU per event | Streaming CPU per event | librdkafka's threads per event | Walsender CPU per event | kcat (time, CPU per event) | pg_recvlogical CPU per event | Relay / client floor | Mock brokers CPU | Peak RSS |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | Shutdown CPU (not counted) | CPU per event | Streaming CPU per event | librdkafka's threads per event | Walsender CPU per event | kcat (time, CPU per event) | pg_recvlogical CPU per event | Relay / client floor | Mock brokers CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var run in catchUp.Runs)
         {
             var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
@@ -188,7 +188,7 @@ internal static class Report
             var floor = catchUp.FloorOf(run);
             text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
                             $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
-                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
+                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {Seconds(run.ShutdownCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
                             $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {run.ProducerThreadsMicrosecondsPerEvent:0.0} µs | {run.WalsenderMicrosecondsPerEvent:0.0} µs | " +
                             $"{floor.Kcat.TotalSeconds:0.00} s, {floor.KcatMicrosecondsPerEvent:0.0} µs | {floor.RecvLogicalMicrosecondsPerEvent:0.0} µs | {catchUp.ToFloor(run):0.0} | " +
                             $"{Seconds(run.BrokerCpuSeconds)} | {Mib(run.PeakRss)} |");
