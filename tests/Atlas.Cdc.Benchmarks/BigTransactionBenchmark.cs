@@ -9,7 +9,7 @@ namespace Atlas.Cdc.Benchmarks;
 /// documents (no memory variables) is idle when the transaction commits; its clock runs from the moment COMMIT returns
 /// to Kafka's acknowledgement of the last event. A second relay with the image's memory settings (README, "Memory")
 /// then reads the same transaction through its own slot, from process start. Peak RSS is the kernel's high-water mark
-/// (VmHWM), so nothing between samples is missed. For scale, pg_recvlogical reads the first transaction too.
+/// (VmHWM), so nothing between samples is missed.
 /// </summary>
 internal sealed class BigTransactionBenchmark(BenchEnvironment environment, BenchmarkOptions options)
 {
@@ -19,26 +19,21 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_big");
         environment.CreateTopic(Topics + ".order");
-        var (first, recv) = await RunTransactionAsync(database, "first", options.BigEvents, withRecvLogical: true);
-        var (second, _) = await RunTransactionAsync(database, "second", options.BigEventsLarge, withRecvLogical: false);
-        return new BigTransactionResult(first.Readme, second.Readme, first.Image, second.Image, recv!.Value);
+        var first = await RunTransactionAsync(database, "first", options.BigEvents);
+        var second = await RunTransactionAsync(database, "second", options.BigEventsLarge);
+        return new BigTransactionResult(first.Readme, second.Readme, first.Image, second.Image);
     }
 
-    private async Task<((BigTransactionRun Readme, BigTransactionRun Image), TimeSpan? Recv)> RunTransactionAsync(BenchDatabase database, string name,
-        int events, bool withRecvLogical)
+    private async Task<(BigTransactionRun Readme, BigTransactionRun Image)> RunTransactionAsync(BenchDatabase database, string name, int events)
     {
         var readmeSlot = $"relay_big_{name}";
         var imageSlot = $"relay_big_{name}_image";
-        var recvSlot = $"recv_big_{name}";
         // All at the same point, before the transaction; the previous transaction's slots are gone (their WAL with them).
         await database.CreateSlotAsync(readmeSlot);
         await database.CreateSlotAsync(imageSlot);
-        if (withRecvLogical)
-            await database.CreateSlotAsync(recvSlot);
 
         BigTransactionRun readme;
         long payloadBytes;
-        NpgsqlTypes.NpgsqlLogSequenceNumber endLsn;
         await using (var relay = RelayUnderTest.Start(environment, database, readmeSlot, Topics, options.RelaySettings))
         {
             await relay.WaitUntilReadyAsync();
@@ -59,7 +54,6 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
                 """));
             insert.Stop();
             var committedAt = relay.Elapsed;
-            endLsn = await database.CurrentWalLsnAsync();
             Progress.Write($"big ({name}): committed in {insert.Elapsed.TotalSeconds:0.0} s ({payloadBytes / 1e6:0} MB of payload); waiting for Kafka");
 
             var (_, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(6), TimeSpan.FromMilliseconds(50));
@@ -87,14 +81,7 @@ internal sealed class BigTransactionBenchmark(BenchEnvironment environment, Benc
         }
         await DropSlotAsync(database, imageSlot);
 
-        TimeSpan? recv = null;
-        if (withRecvLogical)
-        {
-            recv = (await RecvLogical.ReadToAsync(database, recvSlot, endLsn)).Elapsed;
-            Progress.Write($"big ({name}): pg_recvlogical read the same transaction in {recv.Value.TotalSeconds:0.0} s");
-            await DropSlotAsync(database, recvSlot);
-        }
-        return ((readme, image), recv);
+        return (readme, image);
     }
 
     private static Task DropSlotAsync(BenchDatabase database, string slot) =>

@@ -2,10 +2,9 @@ namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
 /// Row 3: two transactions (the second three times larger), each delivered by a fresh relay started as README
-/// documents and by one with the image's memory settings; pg_recvlogical's time for the first, for scale.
+/// documents and by one with the image's memory settings.
 /// </summary>
-internal sealed record BigTransactionResult(BigTransactionRun First, BigTransactionRun Second, BigTransactionRun FirstImage, BigTransactionRun SecondImage,
-    TimeSpan RecvLogical)
+internal sealed record BigTransactionResult(BigTransactionRun First, BigTransactionRun Second, BigTransactionRun FirstImage, BigTransactionRun SecondImage)
 {
     /// <summary>The larger transaction's peak over the smaller's, for the relay as README starts it: at most 1.15 is the target.</summary>
     public double? Growth => (double?)Second.PeakRss / First.PeakRss;

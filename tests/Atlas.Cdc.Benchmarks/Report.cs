@@ -90,8 +90,7 @@ internal static class Report
                 $"(idle {Mib(b.First.IdleRss)} / {Mib(b.Second.IdleRss)}); delivered {b.First.Deliver.TotalSeconds:0.0} s and {b.Second.Deliver.TotalSeconds:0.0} s after COMMIT " +
                 $"({b.First.Rate:N0} and {b.Second.Rate:N0} ev/s) | " +
                 $"with the image's memory settings ({string.Join(" ", MemorySettings.Image.Select(s => $"{s.Key}={s.Value}"))}), a fresh relay on the same transactions: " +
-                $"peak RSS {Mib(b.FirstImage.PeakRss)} and {Mib(b.SecondImage.PeakRss)} ({b.ImageGrowth:0.00}×; {b.FirstImage.Deliver.TotalSeconds:0.0} and {b.SecondImage.Deliver.TotalSeconds:0.0} s from process start); " +
-                $"pg_recvlogical reads the first transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | " +
+                $"peak RSS {Mib(b.FirstImage.PeakRss)} and {Mib(b.SecondImage.PeakRss)} ({b.ImageGrowth:0.00}×; {b.FirstImage.Deliver.TotalSeconds:0.0} and {b.SecondImage.Deliver.TotalSeconds:0.0} s from process start) | " +
                 $"the larger transaction's peak at most {PeakGrowthTarget - 1:P0} above the smaller's; both < {PeakRssTargetMib} MiB | {Met(b.Growth <= PeakGrowthTarget)} growth; {Met(bothUnder)} size |");
         }
         if (catchUp?.Polling is not null || live?.Polling is not null)
