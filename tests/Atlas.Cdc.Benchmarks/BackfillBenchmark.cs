@@ -17,7 +17,7 @@ internal sealed class BackfillBenchmark(BenchEnvironment environment, BenchmarkO
     public async Task<BackfillResult> RunAsync()
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_backfill");
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
         Progress.Write($"backfill: inserting {options.BackfillEvents:N0} rows before the relay's first start");
         await database.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"""
             INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload)

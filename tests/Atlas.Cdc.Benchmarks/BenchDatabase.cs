@@ -72,6 +72,42 @@ internal sealed class BenchDatabase
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>
+    /// The outbox's messages as kcat's input lines, "key&lt;TAB&gt;payload" (the payload as jsonb's text, what the relay
+    /// sends), in commit order, into <paramref name="file"/>; returns how many.
+    /// </summary>
+    public async Task<long> ExportMessagesAsync(string file, int? limit = null)
+    {
+        await using var connection = await OpenAsync();
+        var top = limit is { } n ? $" LIMIT {n}" : "";
+        using var reader = await connection.BeginTextExportAsync(
+            $"COPY (SELECT aggregate_id, payload::text FROM public.outbox ORDER BY created_at{top}) TO STDOUT");
+        await using var writer = new StreamWriter(file, append: false, new System.Text.UTF8Encoding(false));
+        long lines = 0;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            await writer.WriteLineAsync(line);
+            lines++;
+        }
+        return lines;
+    }
+
+    /// <summary>The first <paramref name="limit"/> of the outbox's messages as kcat's input lines (see <see cref="ExportMessagesAsync"/>).</summary>
+    public async Task<List<string>> ExportMessageLinesAsync(int limit)
+    {
+        await using var connection = await OpenAsync();
+        using var reader = await connection.BeginTextExportAsync(
+            $"COPY (SELECT aggregate_id, payload::text FROM public.outbox ORDER BY created_at LIMIT {limit}) TO STDOUT");
+        var lines = new List<string>();
+        while (await reader.ReadLineAsync() is { } line)
+            lines.Add(line);
+        return lines;
+    }
+
+    /// <summary>Average size in bytes of the payload as the relay sends it (jsonb's text).</summary>
+    public Task<double> AveragePayloadBytesAsync() =>
+        ScalarAsync<double>("SELECT coalesce(avg(octet_length(payload::text)), 0)::float8 FROM public.outbox");
+
     /// <summary>Creates a pgoutput slot at the current WAL position, as a relay or pg_recvlogical would.</summary>
     public Task<NpgsqlLogSequenceNumber> CreateSlotAsync(string slot) =>
         ScalarAsync<NpgsqlLogSequenceNumber>("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", slot);

@@ -3,17 +3,20 @@ using Atlas.Cdc.Sandbox;
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
-/// One PostgreSQL 15 server and one 3-broker mock Kafka cluster for the whole run; each scenario gets its own
-/// database, slots and topics from it.
+/// One PostgreSQL 15 server and one mock Kafka cluster (<see cref="BenchmarkOptions.Brokers"/>) for the whole run;
+/// each scenario gets its own database, slots and topics from it.
 /// </summary>
 internal sealed class BenchEnvironment : IAsyncDisposable
 {
     public const string PostgresBin = "/usr/lib/postgresql/15/bin";
 
-    private BenchEnvironment(TemporaryPostgres postgres, MockKafkaCluster kafka)
+    private readonly BenchmarkOptions _options;
+
+    private BenchEnvironment(TemporaryPostgres postgres, MockKafkaCluster kafka, BenchmarkOptions options)
     {
         Postgres = postgres;
         Kafka = kafka;
+        _options = options;
     }
 
     public TemporaryPostgres Postgres { get; }
@@ -23,7 +26,25 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>The relay build every scenario runs (null: the Release build output next to the benchmark).</summary>
     public string? RelayAssembly { get; set; }
 
-    public static async Task<BenchEnvironment> StartAsync()
+    /// <summary>Creates a topic with the run's partitions, replicated over min(3, brokers) brokers.</summary>
+    public void CreateTopic(string topic) => Kafka.CreateTopic(topic, _options.Partitions, _options.ReplicationFactor);
+
+    private readonly Dictionary<int, MockKafkaCluster> _otherClusters = [];
+
+    /// <summary>
+    /// The run's cluster, or (for a catch-up variant's <c>BROKERS=N</c>) a second mock cluster with another number of
+    /// brokers, started on first use and hosted in this process like the first.
+    /// </summary>
+    public MockKafkaCluster KafkaWith(int brokers)
+    {
+        if (brokers == Kafka.BrokerCount)
+            return Kafka;
+        if (!_otherClusters.TryGetValue(brokers, out var cluster))
+            _otherClusters[brokers] = cluster = MockKafkaCluster.Start(brokers);
+        return cluster;
+    }
+
+    public static async Task<BenchEnvironment> StartAsync(BenchmarkOptions options)
     {
         var postgres = await TemporaryPostgres.StartAsync(new TemporaryPostgresOptions
         {
@@ -47,7 +68,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
                     END IF;
                 END $$;
                 """);
-            return new BenchEnvironment(postgres, MockKafkaCluster.Start(brokers: 3));
+            return new BenchEnvironment(postgres, MockKafkaCluster.Start(options.Brokers), options);
         }
         catch
         {
@@ -64,6 +85,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var cluster in _otherClusters.Values)
+            cluster.Dispose();
         Kafka.Dispose();
         await Postgres.DisposeAsync();
     }

@@ -34,8 +34,11 @@ internal static class BenchmarkRun
             relayBuild = "dotnet publish -c Release -r " + System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier + " (ReadyToRun)";
         }
 
-        Progress.Write("starting PostgreSQL 15 and a 3-broker mock Kafka cluster");
-        await using var environment = await BenchEnvironment.StartAsync();
+        foreach (var name in MemorySettings.RemoveInherited())
+            Progress.Write($"{name} was set in this shell: removed, so the relay starts as README documents (the image's settings are measured on their own in row 3)");
+
+        Progress.Write($"starting PostgreSQL 15 and a {options.Brokers}-broker mock Kafka cluster");
+        await using var environment = await BenchEnvironment.StartAsync(options);
         environment.RelayAssembly = relayAssembly;
         await using var noDelay = options.KeepNagle ? null : MockBrokerNoDelay.Start();
         var machine = await MachineInfo.ReadAsync(environment);

@@ -12,21 +12,35 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
     private const string RecvSlot = "recv_catchup";
     private const string Topics = "catchup";
     private const string PollingTopics = "poll_catchup";
+    private const string FloorTopics = "floor_catchup";
 
-    private const string AvroSchema = """
-        {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
-          {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "note", "type": "string"}]}
-        """;
+    /// <summary>The Avro schema of each workload's payload (Workloads/*.sql).</summary>
+    private static readonly Dictionary<string, string> s_avroSchemas = new(StringComparer.Ordinal)
+    {
+        ["single_row.sql"] = """
+            {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
+              {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "sku", "type": "string"},
+              {"name": "quantity", "type": "int"}, {"name": "amount", "type": "double"}, {"name": "currency", "type": "string"},
+              {"name": "note", "type": "string"}]}
+            """,
+        ["single_row_100b.sql"] = """
+            {"type": "record", "name": "OrderPlaced", "namespace": "bench", "fields": [
+              {"name": "ts", "type": "double"}, {"name": "customer", "type": "int"}, {"name": "note", "type": "string"}]}
+            """,
+    };
 
     public async Task<CatchUpResult> RunAsync()
     {
         var database = await environment.CreateRelayDatabaseAsync("bench_catchup");
-        await using var registry = options.Avro ? await Sandbox.SchemaRegistry.SchemaRegistryStandIn.StartAsync() : null;
+        var avroSchema = s_avroSchemas.GetValueOrDefault(options.Workload);
+        if (options.Avro && avroSchema is null)
+            Progress.Write($"catch-up: no Avro schema for workload {options.Workload}: Avro rounds left out");
+        await using var registry = options.Avro && avroSchema is not null ? await Sandbox.SchemaRegistry.SchemaRegistryStandIn.StartAsync() : null;
         var variants = options.Variants.Prepend(RelayVariant.Baseline).ToList();
         if (registry is not null)
         {
-            // The same rows as Avro: the schema of Workloads/single_row.sql's payload, under the topic's subject.
-            registry.Register(Topics + ".order-value", AvroSchema);
+            // The same rows as Avro: the schema of the workload's payload, under the topic's subject.
+            registry.Register(Topics + ".order-value", avroSchema!);
             variants.Insert(1, RelayVariant.Avro(registry.Url));
         }
         // Every reader gets its own slot, all created at the same point before the backlog is written.
@@ -40,40 +54,78 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
             foreach (var (_, slot) in relays)
                 await database.CreateSlotAsync(slot);
         }
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
 
-        Progress.Write($"catch-up: writing {options.CatchUpEvents:N0} single-row transactions (pgbench)");
-        var written = await PgBench.RunTransactionsAsync(database, "single_row.sql", options.CatchUpEvents, clients: 4);
+        Progress.Write($"catch-up: writing {options.CatchUpEvents:N0} single-row transactions (pgbench, {options.CatchUpClients} clients)");
+        var written = await PgBench.RunTransactionsAsync(database, options.Workload, options.CatchUpEvents, options.CatchUpClients);
         var endLsn = await database.CurrentWalLsnAsync();
         var events = await database.CountAsync("SELECT count(*) FROM public.outbox");
-        Progress.Write($"catch-up: backlog of {events:N0} transactions written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
+        var payloadBytes = await database.AveragePayloadBytesAsync();
+        Progress.Write($"catch-up: backlog of {events:N0} transactions ({payloadBytes:0} B payloads on average) written in {written.Elapsed.TotalSeconds:0.0} s, WAL end {endLsn}");
 
-        // Rounds alternate pg_recvlogical and the relay, so a busy moment on the shared machine hits one round, not one side.
-        var results = new List<CatchUpRun>();
-        for (var round = 0; round < rounds.Count; round++)
+        // The client floor's input: the same keys and payloads, in commit order.
+        var kcatInput = Path.Combine(Path.GetTempPath(), $"atlas-cdc-bench-{Environment.ProcessId}-catchup.txt");
+        try
         {
-            var recv = await RecvLogical.ReadToAsync(database, rounds[round].Recv, endLsn);
-            Progress.Write($"catch-up: round {round + 1}: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s)");
-            foreach (var (variant, slot) in rounds[round].Relays)
-            {
-                var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
-                foreach (var (name, value) in variant.Settings)
-                    settings[name] = value;
-                results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, settings, events, recv));
-            }
-        }
+            await database.ExportMessagesAsync(kcatInput);
 
-        PollingCatchUpResult? polling = null;
-        if (options.Runs("polling"))
-            polling = await RunPollingAsync(database, events);
-        return new CatchUpResult(events, polling, results);
+            // Rounds alternate pg_recvlogical, kcat and the relay, so a busy moment on the shared machine hits one round, not one side.
+            var results = new List<CatchUpRun>();
+            var floors = new List<ClientFloorRound>();
+            for (var round = 0; round < rounds.Count; round++)
+            {
+                var (recv, recvCpu) = await RecvLogical.ReadToAsync(database, rounds[round].Recv, endLsn);
+                Progress.Write($"catch-up: round {round + 1}: pg_recvlogical read it in {recv.TotalSeconds:0.00} s ({events / recv.TotalSeconds:N0} tx/s), CPU {recvCpu:0.00} s");
+                var floorTopic = $"{FloorTopics}_{round + 1}.order";
+                environment.CreateTopic(floorTopic);
+                var (kcat, kcatCpu) = await KcatProducer.ProduceFileAsync(environment.Kafka.BootstrapServers, floorTopic, kcatInput, events, endLsn.ToString(), options);
+                floors.Add(new ClientFloorRound(round + 1, events, recv, recvCpu, kcat, kcatCpu));
+                Progress.Write($"catch-up: round {round + 1}: kcat produced the same messages in {kcat.TotalSeconds:0.00} s, CPU {kcatCpu:0.00} s; " +
+                               $"client floor {floors[^1].MicrosecondsPerEvent:0.0} µs/event");
+                foreach (var (variant, slot) in rounds[round].Relays)
+                {
+                    var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal);
+                    foreach (var (name, value) in variant.Settings)
+                        settings[name] = value;
+                    var topics = TopicsOf(variant, settings, round == 0);
+                    results.Add(await RunRelayAsync(database, round + 1, variant.Name, slot, topics, settings, events, recv));
+                }
+            }
+
+            PollingCatchUpResult? polling = null;
+            if (options.Runs("polling"))
+                polling = await RunPollingAsync(database, events);
+            return new CatchUpResult(events, payloadBytes, options.CatchUpClients, polling, results, floors);
+        }
+        finally
+        {
+            File.Delete(kcatInput);
+        }
     }
 
-    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, Dictionary<string, string> settings,
+    /// <summary>
+    /// The topic prefix of a variant: the run's, or, for a variant with <c>BROKERS=N</c> or <c>PARTITIONS=N</c>, a topic
+    /// of its own on the cluster it names (its bootstrap servers put into the relay's settings).
+    /// </summary>
+    private string TopicsOf(RelayVariant variant, Dictionary<string, string> settings, bool create)
+    {
+        var brokers = settings.Remove(RelayVariant.BrokersSetting, out var b) ? int.Parse(b, System.Globalization.CultureInfo.InvariantCulture) : options.Brokers;
+        var partitions = settings.Remove(RelayVariant.PartitionsSetting, out var p) ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : options.Partitions;
+        if (brokers == options.Brokers && partitions == options.Partitions)
+            return Topics;
+        var cluster = environment.KafkaWith(brokers);
+        var topics = $"{Topics}_{variant.Name}";
+        if (create)
+            cluster.CreateTopic(topics + ".order", partitions, Math.Min(3, brokers));
+        settings["Cdc__Kafka__BootstrapServers"] = cluster.BootstrapServers;
+        return topics;
+    }
+
+    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, string topics, Dictionary<string, string> settings,
         long events, TimeSpan recv)
     {
         var brokerCpuBefore = LibrdkafkaThreadCpu.MockBrokers();
-        await using var relay = RelayUnderTest.Start(environment, database, slot, Topics, settings);
+        await using var relay = RelayUnderTest.Start(environment, database, slot, topics, settings);
         var streamStart = WhenSlotActiveAsync(database, slot, relay);
         // /metrics is read every 100 ms: often enough for ~1% resolution, rarely enough not to load the relay.
         var (firstAck, done) = await relay.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
@@ -84,13 +136,14 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         var walsenderCpu = walsender is { } pid ? ProcessStats.CpuSeconds(pid) : null;
         var peakRss = ProcessStats.PeakRssBytes(relay.ProcessId);
         var heap = await relay.ManagedHeapStatsAsync();
-        await relay.StopAsync();
+        var shutdownCpu = await StopCountingCpuAsync(relay) - relayCpu;
         var (started, startupCpu) = await streamStart;
         if (options.ShowRelayOutput)
             Console.Error.WriteLine(relay.Output);
         Progress.Write($"catch-up: round {round}: {name} delivered it in {done.TotalSeconds:0.00} s ({events / done.TotalSeconds:N0} ev/s; took the slot at " +
                        $"{started.TotalSeconds:0.00} s, first ack at {firstAck.TotalSeconds:0.00} s, streaming {events / (done - started).TotalSeconds:N0} ev/s; " +
                        $"relay CPU {relayCpu:0.00} s of which {startupCpu:0.00} s start-up and {producerThreadsCpu:0.00} s librdkafka's threads, walsender CPU {walsenderCpu:0.0} s, mock brokers CPU {brokerCpu:0.0} s; " +
+                       $"its shutdown after the last acknowledgement another {shutdownCpu:0.00} s, not counted; " +
                        $"managed heap: {heap.AllocatedBytes / (double)events:N0} B allocated per event, start-up included, " +
                        $"{heap.Gen0}/{heap.Gen1}/{heap.Gen2} gen0/gen1/gen2 collections, {heap.PauseSeconds:0.000} s paused)");
         return new CatchUpRun(round, name, events, recv, done, started, firstAck, relayCpu, walsenderCpu, peakRss)
@@ -98,7 +151,31 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
             BrokerCpuSeconds = brokerCpu,
             ProducerThreadsCpuSeconds = producerThreadsCpu,
             StartupCpuSeconds = startupCpu,
+            ShutdownCpuSeconds = shutdownCpu,
         };
+    }
+
+    /// <summary>
+    /// Stops the relay (SIGTERM) and returns its CPU as last seen before it exited (read every 5 ms): what a measurement
+    /// of the whole process to its exit, like <c>time</c>, would count beyond the catch-up.
+    /// </summary>
+    private static async Task<double> StopCountingCpuAsync(RelayUnderTest relay)
+    {
+        var last = ProcessStats.CpuSeconds(relay.ProcessId) ?? double.NaN;
+        using var stop = new CancellationTokenSource();
+        var watch = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (ProcessStats.CpuSeconds(relay.ProcessId) is { } cpu)
+                    Interlocked.Exchange(ref last, cpu);
+                await Task.Delay(5, CancellationToken.None);
+            }
+        });
+        await relay.StopAsync();
+        await stop.CancelAsync();
+        await watch;
+        return last;
     }
 
     /// <summary>
@@ -126,7 +203,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         await CopyOutboxAsync(source, database);
         await database.ExecuteAsync("VACUUM ANALYZE public.outbox");
         await database.ResetStatisticsAsync();
-        environment.Kafka.CreateTopic(PollingTopics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(PollingTopics + ".order");
 
         await using var polling = PollingRelayProcess.Start(environment, database, PollingTopics, options.KafkaProperties());
         var elapsed = await polling.WaitForPublishedAsync(events, TimeSpan.FromMinutes(3));

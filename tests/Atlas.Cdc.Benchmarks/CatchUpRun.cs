@@ -22,11 +22,17 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
 
     public double StreamingRatio => StreamingRate / RecvLogicalRate;
 
-    /// <summary>The relay process's CPU time per event delivered, in microseconds.</summary>
+    /// <summary>
+    /// The relay process's CPU time per event delivered, in microseconds: every thread of the process from its start
+    /// (host, checks, connections, JIT) to Kafka's acknowledgement of the last event.
+    /// </summary>
     public double? CpuMicrosecondsPerEvent => RelayCpuSeconds * 1e6 / Events;
 
     /// <summary>The relay's CPU when its walsender took the slot: start-up (host, checks, connections), before any event.</summary>
     public double? StartupCpuSeconds { get; init; }
+
+    /// <summary>The relay's CPU from the last acknowledgement to its exit (SIGTERM, drain, confirm): not in <see cref="RelayCpuSeconds"/>.</summary>
+    public double? ShutdownCpuSeconds { get; init; }
 
     /// <summary>CPU per event with start-up left out: what each further event of a longer catch-up costs.</summary>
     public double? StreamingCpuMicrosecondsPerEvent => (RelayCpuSeconds - StartupCpuSeconds) * 1e6 / Events;
@@ -41,7 +47,4 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
 
     /// <summary>CPU time per event of the walsender serving the relay (PostgreSQL decoding and sending), in microseconds.</summary>
     public double? WalsenderMicrosecondsPerEvent => WalsenderCpuSeconds * 1e6 / Events;
-
-    /// <summary>Relay CPU over its walsender's for the same stream: at most 1 is the target (issue 11).</summary>
-    public double? RelayToWalsenderCpu => RelayCpuSeconds / WalsenderCpuSeconds;
 }

@@ -58,11 +58,11 @@ internal sealed class LatencyProbe : IAsyncDisposable
         }
     }
 
-    /// <summary>Latencies of the messages whose rows were written at or after <paramref name="since"/>.</summary>
-    public LatencyStats Measure(DateTimeOffset since)
+    /// <summary>Latencies of the messages whose rows were written in [<paramref name="since"/>, <paramref name="until"/>).</summary>
+    public LatencyStats Measure(DateTimeOffset since, DateTimeOffset until)
     {
         lock (_samples)
-            return LatencyStats.From(_samples.Where(s => s.Committed >= since)
+            return LatencyStats.From(_samples.Where(s => s.Committed >= since && s.Committed < until)
                 .Select(s => (s.Received - s.Committed).TotalMilliseconds).ToList());
     }
 

@@ -1,31 +1,39 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
 /// Row 2 (and row 4's live half): pgbench commits single-row transactions at a fixed rate (synchronous_commit
 /// on, as in production) while a kcat consumer tails the topic; latency is from each row's clock_timestamp()
-/// to the consumer seeing it. The relay and the polling relay each get a fresh database and the same load.
+/// to the consumer seeing it. The relay is measured twice in one process: a window starting seconds after it is
+/// ready (just started: its code not yet compiled for the hot path), and, after a warm phase of the same load, a
+/// window of a relay that has run for minutes. The polling relay gets a fresh database and one window of the same load.
 /// </summary>
 internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptions options)
 {
     private const int Clients = 8;
 
+    /// <summary>"The load starting seconds after the relay is ready" (issue 23).</summary>
+    private static readonly TimeSpan s_afterReady = TimeSpan.FromSeconds(3);
+
     public async Task<LiveResult> RunAsync()
     {
-        LiveRun? relay = null, polling = null;
-        LatencyStats? floor = null;
+        LiveRun? justStarted = null, warm = null, polling = null;
+        KcatLiveFloor? kcat = null;
         if (options.Runs("live"))
-            (relay, floor) = await RunRelayAsync();
+            (justStarted, warm, kcat) = await RunRelayAsync();
         if (options.Runs("polling"))
             polling = await RunPollingAsync();
-        return new LiveResult(options.LiveRate, options.LiveSeconds, relay, polling, floor);
+        return new LiveResult(options.LiveRate, options.LiveSeconds, options.LiveWarmSeconds, justStarted, warm, polling, kcat);
     }
 
     /// <summary>
     /// The relay, and beside it on a second slot pg_recvlogical (test_decoding, to a pipe): the source-side floor,
-    /// how late any client of a slot sees the same commits at the same moment. Its walsender costs the machine
-    /// about 5% of a core at this rate.
+    /// how late any client of a slot sees the same commits at the same moment, and what reading them costs a client.
+    /// Then kcat sends the same messages at the same rate: the Kafka half of the client floor.
     /// </summary>
-    private async Task<(LiveRun Relay, LatencyStats Floor)> RunRelayAsync()
+    private async Task<(LiveRun JustStarted, LiveRun Warm, KcatLiveFloor Kcat)> RunRelayAsync()
     {
         const string Slot = "relay_live";
         const string FloorSlot = "floor_live";
@@ -34,78 +42,140 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         await database.CreateSlotAsync(Slot);
         await database.ScalarAsync<string>("SELECT slot_name::text FROM pg_create_logical_replication_slot($1, 'test_decoding')", FloorSlot);
         await using var floor = SourceLatencyProbe.Start(database, FloorSlot);
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
+        await using var probe = await StartConsumerAsync(Topics);
 
         await using var relay = RelayUnderTest.Start(environment, database, Slot, Topics, options.RelaySettings);
         await relay.WaitUntilReadyAsync();
+        var ready = relay.Elapsed;
         var walsender = await database.SlotActivePidAsync(Slot)
             ?? throw new InvalidOperationException("The relay is ready but no walsender holds its slot.");
-        var run = await MeasureAsync("relay", database, Topics, "atlas_cdc_relay",
-            processCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
-            producerThreadsCpu: () => LibrdkafkaThreadCpu.Of(relay.ProcessId),
-            backendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
-            floor);
-        run = run with { RelayHistogram = await relay.EndToEndLatencyAsync() };
-        if (run.RelayHistogram is { } histogram)
-            Progress.Write($"live (relay's own histogram, commit -> Kafka ack): p50 ~{histogram.Quantile(0.5) * 1000:0.0} ms, p99 ~{histogram.Quantile(0.99) * 1000:0.0} ms, " +
-                           $"{histogram.ShareAtOrBelow(0.05):P1} within 50 ms");
+        await Task.Delay(s_afterReady);
+
+        var meter = new Meter(
+            ProcessCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
+            ProducerThreadsCpu: () => LibrdkafkaThreadCpu.Of(relay.ProcessId),
+            BackendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
+            Histogram: relay.EndToEndLatencyAsync,
+            Floor: floor,
+            Since: () => relay.Elapsed);
+        var justStarted = await MeasureAsync($"relay, ready at {ready.TotalSeconds:0.0} s", database, "atlas_cdc_relay", probe, meter);
+
+        Progress.Write($"live (relay): warm phase, pgbench {options.LiveRate:N0} tx/s for {options.LiveWarmSeconds} s (not measured)");
+        if (options.LiveWarmSeconds > 0)
+        {
+            var seenBefore = probe.Count;
+            var warmLoad = await PgBench.RunRateAsync(database, options.Workload, options.LiveRate, options.LiveWarmSeconds, Clients);
+            await probe.WaitForCountAsync(seenBefore + warmLoad.Transactions, TimeSpan.FromSeconds(30));
+        }
+        var warm = await MeasureAsync("relay, warm", database, "atlas_cdc_relay", probe, meter);
         await relay.StopAsync();
-        var floorLatency = floor.Measure(run.Since);
-        Progress.Write($"live (source floor, same rows): {floorLatency.Count:N0} seen; p50 {floorLatency.P50:0.0} ms, p99 {floorLatency.P99:0.0} ms, max {floorLatency.Max:0.0} ms");
-        return (run, floorLatency);
+
+        var kcat = await MeasureKcatAsync(database);
+        return (justStarted, warm, kcat);
     }
 
-    private const string WarmUpSql = """
-        INSERT INTO public.outbox (aggregate_type, aggregate_id, event_type, payload)
-        VALUES ('order', 'warm-up', 'WarmUp', jsonb_build_object('ts', extract(epoch FROM clock_timestamp())))
-        """;
+    /// <summary>
+    /// The consumer, attached before anything is measured: one message produced straight into the topic (by kcat,
+    /// not through the relay, which so handles no event before its first window) must reach it.
+    /// </summary>
+    private async Task<LatencyProbe> StartConsumerAsync(string topicPrefix)
+    {
+        var probe = LatencyProbe.Start(environment.Kafka.BootstrapServers, topicPrefix + ".order");
+        var warmUp = string.Create(CultureInfo.InvariantCulture, $"warm-up\t{{\"ts\": {DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds() / 1000.0:0.000}}}");
+        await KcatProducer.ProduceLinesAsync(environment.Kafka.BootstrapServers, topicPrefix + ".order", [warmUp], options);
+        await probe.WaitForCountAsync(1, TimeSpan.FromSeconds(30));
+        if (probe.Count < 1)
+        {
+            await probe.DisposeAsync();
+            throw new TimeoutException("live: the consumer did not see the warm-up message within 30 s.");
+        }
+        return probe;
+    }
 
     private async Task<LiveRun> RunPollingAsync()
     {
         const string Topics = "poll_live";
         var database = await environment.CreatePollingDatabaseAsync("bench_poll_live");
-        environment.Kafka.CreateTopic(Topics + ".order", options.Partitions, replicationFactor: 3);
+        environment.CreateTopic(Topics + ".order");
+        await using var probe = await StartConsumerAsync(Topics);
 
         await using var polling = PollingRelayProcess.Start(environment, database, Topics, options.KafkaProperties());
-        return await MeasureAsync("polling relay", database, Topics, "atlas_poll_relay",
-            processCpu: () => ProcessStats.CpuSeconds(polling.ProcessId),
-            producerThreadsCpu: () => LibrdkafkaThreadCpu.Of(polling.ProcessId),
-            backendCpu: () => CatchUpBenchmark.BackendCpuAsync(database, "atlas_poll_relay"));
+        await Task.Delay(s_afterReady);
+        return await MeasureAsync("polling relay", database, "atlas_poll_relay", probe, new Meter(
+            ProcessCpu: () => ProcessStats.CpuSeconds(polling.ProcessId),
+            ProducerThreadsCpu: () => LibrdkafkaThreadCpu.Of(polling.ProcessId),
+            BackendCpu: () => CatchUpBenchmark.BackendCpuAsync(database, "atlas_poll_relay"),
+            Histogram: null,
+            Floor: null,
+            Since: null));
     }
 
-    private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string topicPrefix, string role,
-        Func<double?> processCpu, Func<double?> producerThreadsCpu, Func<Task<double?>> backendCpu, SourceLatencyProbe? floor = null)
-    {
-        await using var probe = LatencyProbe.Start(environment.Kafka.BootstrapServers, topicPrefix + ".order");
-        // One row end to end first: the relay streams and the consumer is attached before the clock starts.
-        await database.ExecuteAsync(WarmUpSql);
-        await probe.WaitForCountAsync(1, TimeSpan.FromSeconds(30));
-        if (probe.Count < 1)
-            throw new TimeoutException($"live ({who}): the warm-up event did not reach the consumer within 30 s.");
+    /// <summary>What one window reads before and after, for the relay or the polling relay.</summary>
+    private sealed record Meter(Func<double?> ProcessCpu, Func<double?> ProducerThreadsCpu, Func<Task<double?>> BackendCpu,
+        Func<Task<PrometheusHistogram?>>? Histogram, SourceLatencyProbe? Floor, Func<TimeSpan>? Since);
 
+    private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string role, LatencyProbe probe, Meter meter)
+    {
         await database.ResetStatisticsAsync();
-        var processCpuBefore = processCpu();
-        var producerThreadsCpuBefore = producerThreadsCpu();
-        var backendCpuBefore = await backendCpu();
+        var seenBefore = probe.Count;
+        var floorSeenBefore = meter.Floor?.Count ?? 0;
+        var processCpuBefore = meter.ProcessCpu();
+        var producerThreadsCpuBefore = meter.ProducerThreadsCpu();
+        var backendCpuBefore = await meter.BackendCpu();
+        var floorCpuBefore = meter.Floor?.CpuSeconds;
+        var histogramBefore = meter.Histogram is null ? null : await meter.Histogram();
+        var startedAfter = meter.Since?.Invoke();
         var since = DateTimeOffset.UtcNow;
-        Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s");
-        var load = await PgBench.RunRateAsync(database, "single_row.sql", options.LiveRate, options.LiveSeconds, Clients);
-        await probe.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(30));
-        if (floor is not null)
-            await floor.WaitForCountAsync(load.Transactions + 1, TimeSpan.FromSeconds(10));
-        var latency = probe.Measure(since);
-        var processCpuUsed = processCpu() - processCpuBefore;
-        var producerThreadsCpuUsed = producerThreadsCpu() - producerThreadsCpuBefore;
-        var backendCpuUsed = await backendCpu() - backendCpuBefore;
+        Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s" +
+                       (startedAfter is { } after ? $", starting {after.TotalSeconds:0} s after the relay's start" : ""));
+        var load = await PgBench.RunRateAsync(database, options.Workload, options.LiveRate, options.LiveSeconds, Clients);
+        var until = DateTimeOffset.UtcNow;
+        await probe.WaitForCountAsync(seenBefore + load.Transactions, TimeSpan.FromSeconds(30));
+        if (meter.Floor is not null)
+            await meter.Floor.WaitForCountAsync(floorSeenBefore + load.Transactions, TimeSpan.FromSeconds(10));
+        var processCpuUsed = meter.ProcessCpu() - processCpuBefore;
+        var producerThreadsCpuUsed = meter.ProducerThreadsCpu() - producerThreadsCpuBefore;
+        var backendCpuUsed = await meter.BackendCpu() - backendCpuBefore;
+        var floorCpuUsed = meter.Floor?.CpuSeconds - floorCpuBefore;
+        var histogram = meter.Histogram is null ? null : (await meter.Histogram())?.Minus(histogramBefore);
+        var latency = probe.Measure(since, until);
+        var floorLatency = meter.Floor?.Measure(since, until);
         await Task.Delay(1200); // table counters reach pg_stat_user_tables about once a second
         var statements = await database.StatementLoadAsync(role);
         var table = await database.OutboxLoadAsync();
         var run = new LiveRun(since, load.Transactions, latency, processCpuUsed, backendCpuUsed, statements, table)
         {
             ProducerThreadsCpuSeconds = producerThreadsCpuUsed,
+            StartedAfter = startedAfter,
+            RelayHistogram = histogram,
+            SourceFloor = floorLatency,
+            SourceFloorCpuSeconds = floorCpuUsed,
         };
         Progress.Write($"live ({who}): {latency.Count:N0} of {load.Transactions:N0} seen; p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms, " +
-                       $"max {latency.Max:0.0} ms; process CPU {processCpuUsed:0.0} s (librdkafka's threads {producerThreadsCpuUsed:0.0} s), backend CPU {backendCpuUsed:0.0} s");
+                       $"max {latency.Max:0.0} ms; process CPU {processCpuUsed:0.0} s ({run.CpuMicrosecondsPerEvent:0} µs/event; librdkafka's threads {producerThreadsCpuUsed:0.0} s), " +
+                       $"backend CPU {backendCpuUsed:0.0} s");
+        if (floorLatency is not null)
+            Progress.Write($"live ({who}) source floor, same rows: {floorLatency.Count:N0} seen; p50 {floorLatency.P50:0.0} ms, p99 {floorLatency.P99:0.0} ms, " +
+                           $"max {floorLatency.Max:0.0} ms; pg_recvlogical CPU {floorCpuUsed:0.00} s");
+        if (histogram is not null)
+            Progress.Write($"live ({who}) relay's own histogram, commit -> Kafka ack: p50 ~{histogram.Quantile(0.5) * 1000:0.0} ms, " +
+                           $"p99 ~{histogram.Quantile(0.99) * 1000:0.0} ms, {histogram.ShareAtOrBelow(0.05):P1} within 50 ms");
         return run;
+    }
+
+    /// <summary>kcat sending the live rows' messages at the live rate, alone on the machine's share: the Kafka half of the live client floor.</summary>
+    private async Task<KcatLiveFloor> MeasureKcatAsync(BenchDatabase database)
+    {
+        var lines = await database.ExportMessageLinesAsync(options.LiveRate * options.LiveSeconds + 1);
+        var topic = "floor_live.order";
+        environment.CreateTopic(topic);
+        var lsn = (await database.CurrentWalLsnAsync()).ToString();
+        Progress.Write($"live (client floor): kcat sends the same messages, {options.LiveRate:N0} a second for {options.LiveSeconds} s");
+        var clock = Stopwatch.StartNew();
+        var (cpu, sent) = await KcatProducer.ProducePacedAsync(environment.Kafka.BootstrapServers, topic, lines, options.LiveRate, options.LiveSeconds, lsn, options);
+        var result = new KcatLiveFloor(sent, cpu);
+        Progress.Write($"live (client floor): kcat sent {sent:N0} in {clock.Elapsed.TotalSeconds:0.0} s, CPU {cpu:0.00} s ({result.MicrosecondsPerEvent:0.0} µs/event)");
+        return result;
     }
 }

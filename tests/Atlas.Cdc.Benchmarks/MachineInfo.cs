@@ -5,7 +5,7 @@ namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>What the numbers were measured on: CPU, memory, kernel, versions, and how busy the machine was.</summary>
 internal sealed record MachineInfo(int Cores, string CpuModel, double MemoryGiB, string Kernel, string DotNet, string PostgreSql,
-    string Librdkafka, string LoadAverageAtStart)
+    string Librdkafka, string LoadAverageAtStart, string Kcat)
 {
     public static async Task<MachineInfo> ReadAsync(BenchEnvironment environment)
     {
@@ -22,7 +22,16 @@ internal sealed record MachineInfo(int Cores, string CpuModel, double MemoryGiB,
             RuntimeInformation.FrameworkDescription,
             postgres,
             Confluent.Kafka.Library.VersionString,
-            LoadAverage());
+            LoadAverage(),
+            await KcatVersionAsync());
+    }
+
+    /// <summary>kcat's version and the librdkafka it is built on ("1.7.1 on librdkafka 2.0.2").</summary>
+    private static async Task<string> KcatVersionAsync()
+    {
+        var result = await ExternalCommand.RunAsync("kcat", ["-V"], TimeSpan.FromSeconds(10));
+        var match = System.Text.RegularExpressions.Regex.Match(result.Output + result.Error, @"Version (\S+) \(.*?librdkafka (\S+)");
+        return match.Success ? $"{match.Groups[1].Value} on librdkafka {match.Groups[2].Value}" : "unknown version";
     }
 
     /// <summary>1, 5 and 15-minute load averages: above ~2 on this 2-core machine, others were using it too.</summary>

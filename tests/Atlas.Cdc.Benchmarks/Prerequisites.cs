@@ -17,7 +17,7 @@ internal static class Prerequisites
                 missing.Add($"{path} (Debian package postgresql-15)");
         }
         if (!OnPath("kcat"))
-            missing.Add("kcat on PATH (Debian package kcat): the consumer that measures commit-to-visible latency");
+            missing.Add("kcat on PATH (Debian package kcat): the consumer that measures commit-to-visible latency, and the producer of the client floor");
         return missing;
     }
 

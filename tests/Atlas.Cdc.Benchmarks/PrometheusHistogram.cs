@@ -30,6 +30,15 @@ internal sealed class PrometheusHistogram
         return buckets.Count == 0 ? null : new PrometheusHistogram(buckets.Select(b => (b.Key, b.Value)).ToList());
     }
 
+    /// <summary>The observations made since <paramref name="earlier"/> was read (the same histogram, cumulative counts).</summary>
+    public PrometheusHistogram Minus(PrometheusHistogram? earlier)
+    {
+        if (earlier is null)
+            return this;
+        var before = earlier._buckets.ToDictionary(b => b.UpperBound, b => b.Count);
+        return new PrometheusHistogram(_buckets.Select(b => (b.UpperBound, b.Count - before.GetValueOrDefault(b.UpperBound))).ToList());
+    }
+
     /// <summary>Like PromQL's histogram_quantile: linear within the bucket that holds the rank.</summary>
     public double Quantile(double q)
     {

@@ -6,7 +6,8 @@ namespace Atlas.Cdc.Benchmarks;
 /// </summary>
 internal static class RecvLogical
 {
-    public static async Task<TimeSpan> ReadToAsync(BenchDatabase database, string slot, NpgsqlTypes.NpgsqlLogSequenceNumber endLsn)
+    /// <summary>Reads the slot to <paramref name="endLsn"/>: its time from process start to exit, and the CPU it used.</summary>
+    public static async Task<(TimeSpan Elapsed, double CpuSeconds)> ReadToAsync(BenchDatabase database, string slot, NpgsqlTypes.NpgsqlLogSequenceNumber endLsn)
     {
         string[] arguments =
         [
@@ -14,8 +15,9 @@ internal static class RecvLogical
             "-o", "proto_version=1", "-o", "publication_names=atlas_cdc_outbox",
             "-f", "/dev/null", "--no-loop",
         ];
-        var result = (await ExternalCommand.RunAsync(Path.Combine(BenchEnvironment.PostgresBin, "pg_recvlogical"), arguments,
-            TimeSpan.FromMinutes(5))).EnsureSuccess();
-        return result.Elapsed;
+        var measured = await ExternalCommand.RunMeasuredAsync(Path.Combine(BenchEnvironment.PostgresBin, "pg_recvlogical"), arguments,
+            TimeSpan.FromMinutes(5));
+        measured.Result.EnsureSuccess();
+        return (measured.Elapsed, measured.CpuSeconds);
     }
 }

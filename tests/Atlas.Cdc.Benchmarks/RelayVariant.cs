@@ -17,6 +17,15 @@ internal sealed record RelayVariant(string Name, IReadOnlyDictionary<string, str
     /// <summary>Not an environment variable: runs another build of the relay (<c>ASSEMBLY=/path/Atlas.Cdc.dll</c>), for before/after.</summary>
     public const string AssemblySetting = "ASSEMBLY";
 
+    /// <summary>
+    /// Not an environment variable: this variant produces to a mock cluster of its own with this many brokers
+    /// (<c>BROKERS=3</c>), a topic of its own, so brokers are compared on the same backlog in the same rounds.
+    /// </summary>
+    public const string BrokersSetting = "BROKERS";
+
+    /// <summary>Not an environment variable: this variant produces to a topic of its own with this many partitions (<c>PARTITIONS=4</c>).</summary>
+    public const string PartitionsSetting = "PARTITIONS";
+
     /// <summary>Not an environment variable: appended to the relay's connection string (<c>PG_EXTRA=Read Buffer Size=65536</c>).</summary>
     public const string ConnectionStringExtraSetting = "PG_EXTRA";
 

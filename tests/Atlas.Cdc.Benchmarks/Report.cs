@@ -7,6 +7,15 @@ namespace Atlas.Cdc.Benchmarks;
 /// <summary>The results as markdown, ready to paste into README. (InvariantGlobalization: numbers format the same everywhere.)</summary>
 internal static class Report
 {
+    /// <summary>Issue 23's targets.</summary>
+    private const double CatchUpRatioTarget = 1.0;
+    private const double CatchUpCpuTarget = 15; // µs per event, start-up included
+    private const double LiveP99OverFloorTarget = 10; // ms over the source floor's p99
+    private const double LiveCpuTarget = 150; // µs per event
+    private const int PeakRssTargetMib = 192;
+    private const double PeakGrowthTarget = 1.15;
+    private const double AvroToJsonTarget = 0.8;
+
     public static string Render(MachineInfo machine, BenchmarkOptions options, string relayBuild, CatchUpResult? catchUp, LiveResult? live,
         BigTransactionResult? big, BackfillResult? backfill, TimeSpan total)
     {
@@ -17,48 +26,72 @@ internal static class Report
         text.AppendLine("|---|---|---|---|---|---|");
         if (catchUp is { Relay: var c })
         {
-            var ratios = string.Join(", ", catchUp.Baseline.Select(b => Ratio(b.Ratio, 1.0)));
+            var workload = $"{c.Events:N0} single-row transactions (~{catchUp.PayloadBytes:0} B payloads, written by {catchUp.Writers} pgbench clients) waiting in the slot, " +
+                           $"delivered and acknowledged ({Brokers(options)}, {options.Partitions} partitions)";
+            var ratios = string.Join(", ", catchUp.Baseline.Select(b => Ratio(b.Ratio, CatchUpRatioTarget)));
             var streamingRatios = string.Join(", ", catchUp.Baseline.Select(b => $"{b.StreamingRatio:0.00}"));
             text.AppendLine(
-                $"| 1 | Catch-up: {c.Events:N0} single-row transactions (~100 B payload) waiting in the slot, delivered and acknowledged; " +
-                $"median of {catchUp.Baseline.Count} rounds | " +
+                $"| 1 | Catch-up: {workload}; median of {catchUp.Baseline.Count} rounds | " +
                 $"**{c.Rate:N0} ev/s** ({c.Elapsed.TotalSeconds:0.00} s from process start, of which start-up until it took the slot {c.StreamStart.TotalSeconds:0.00} s; " +
                 $"streaming {c.StreamingRate:N0} ev/s) | " +
-                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {Ratio(c.Ratio, 1.0)}** from process start " +
-                $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}); " +
-                $"relay CPU {c.CpuMicrosecondsPerEvent:0.0} µs/event ({c.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(c.StartupCpuSeconds)} of start-up; " +
-                $"librdkafka's own threads {c.ProducerThreadsMicrosecondsPerEvent:0.0} of it), " +
-                $"its walsender {c.WalsenderMicrosecondsPerEvent:0.0} µs/event: **CPU ratio {Ratio(c.RelayToWalsenderCpu, 1.0)}** " +
-                $"(mock brokers {c.BrokerCpuSeconds:0.0} s, not counted) | " +
-                $"ratio ≥ 1.0 from process start; relay CPU ≤ walsender CPU | {Met(c.Ratio >= 1.0)} ratio; {Met(c.RelayToWalsenderCpu <= 1.0)} CPU |");
+                $"pg_recvlogical {c.RecvLogicalRate:N0} tx/s ({c.RecvLogical.TotalSeconds:0.00} s) in the same round; **ratio {Ratio(c.Ratio, CatchUpRatioTarget)}** from process start " +
+                $"(rounds: {ratios}), {c.StreamingRatio:0.00} streaming (rounds: {streamingRatios}) | " +
+                $"ratio ≥ {CatchUpRatioTarget:0.0} from process start | {Met(c.Ratio >= CatchUpRatioTarget)} |");
+            var u = catchUp.RelayByCpu;
+            var cpus = string.Join(", ", catchUp.Baseline.Select(b => Micro(b.CpuMicrosecondsPerEvent, CatchUpCpuTarget)));
+            text.AppendLine(
+                $"| 1a | Catch-up as row 1: relay CPU per event, the whole process (every thread, start-up included) from its start to the last acknowledgement; median round | " +
+                $"**{Micro(u.CpuMicrosecondsPerEvent, CatchUpCpuTarget)} µs/event** (rounds: {cpus}); {u.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(u.StartupCpuSeconds)} of start-up; " +
+                $"librdkafka's own threads {u.ProducerThreadsMicrosecondsPerEvent:0.0} of it | " +
+                $"its walsender {u.WalsenderMicrosecondsPerEvent:0.0} µs/event (PostgreSQL's side, not the relay's); mock brokers {Seconds(u.BrokerCpuSeconds)}, not counted | " +
+                $"≤ {CatchUpCpuTarget:0} µs/event | {Met(u.CpuMicrosecondsPerEvent <= CatchUpCpuTarget)} |");
+            var f = catchUp.FloorOf(u);
+            var toFloor = string.Join(", ", catchUp.Baseline.Select(b => $"{catchUp.ToFloor(b):0.0}"));
+            text.AppendLine(
+                $"| 1c | Client floor, catch-up: the same messages (keys, payloads, five headers of the relay's sizes) produced by kcat to the same brokers with the relay's producer settings, " +
+                $"and pg_recvlogical reading the same backlog from its slot; each process's CPU from start to exit | " +
+                $"relay {u.CpuMicrosecondsPerEvent:0.0} µs/event: **{catchUp.ToFloor(u):0.0}× the floor** (rounds: {toFloor}) | " +
+                $"**floor {f.MicrosecondsPerEvent:0.0} µs/event** = kcat {f.KcatMicrosecondsPerEvent:0.0} ({f.Kcat.TotalSeconds:0.00} s, {f.Events / f.Kcat.TotalSeconds:N0} msg/s) " +
+                $"+ pg_recvlogical {f.RecvLogicalMicrosecondsPerEvent:0.0} (same round) | shown, not targeted | n/a |");
         }
         if (catchUp is { AvroRounds: [_, ..] avroRounds })
         {
             var median = avroRounds.OrderBy(p => p.Avro.Rate / p.Json.Rate).ElementAt((avroRounds.Count - 1) / 2);
-            var ratios = string.Join(", ", avroRounds.Select(p => Ratio(p.Avro.Rate / p.Json.Rate, 0.8)));
+            var ratios = string.Join(", ", avroRounds.Select(p => Ratio(p.Avro.Rate / p.Json.Rate, AvroToJsonTarget)));
             text.AppendLine(
                 $"| 1b | Catch-up as row 1 with Avro values (`Cdc__Value__Format=Avro`, schema registry stand-in), each round right after Json's; median round | " +
                 $"**{median.Avro.Rate:N0} ev/s, relay CPU {median.Avro.CpuMicrosecondsPerEvent:0.0} µs/event** (streaming {median.Avro.StreamingRate:N0} ev/s) | " +
-                $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {Ratio(median.Avro.Rate / median.Json.Rate, 0.8)}** (rounds: {ratios}) | " +
-                $"Avro ≥ 0.8 of Json | {Met(median.Avro.Rate / median.Json.Rate >= 0.8)} |");
+                $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {Ratio(median.Avro.Rate / median.Json.Rate, AvroToJsonTarget)}** (rounds: {ratios}) | " +
+                $"Avro ≥ {AvroToJsonTarget:0.0} of Json | {Met(median.Avro.Rate / median.Json.Rate >= AvroToJsonTarget)} |");
         }
-        if (live is { Relay: { } r })
+        if (live is { JustStarted: { } started })
+            AppendLiveRow(text, "2", $"Live, a relay that has just started: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s, " +
+                                     $"the load starting {started.StartedAfter?.TotalSeconds:0} s after the relay's process start (seconds after it is ready)", live, started);
+        if (live is { Warm: { } warm })
+            AppendLiveRow(text, "2a", $"Live, the same relay after it has run for minutes: {live.Rate:N0} tx/s for {live.Seconds} s again, after {live.WarmSeconds} s more of the same load " +
+                                      $"(the window starting {warm.StartedAfter?.TotalSeconds:0} s after the relay's start)", live, warm);
+        if (live is { Kcat: { } kcat, JustStarted: { } a })
         {
+            var windows = new[] { (Name: "just started", Run: a), (Name: "warm", Run: live.Warm) }.Where(w => w.Run is not null).ToList();
             text.AppendLine(
-                $"| 2 | Live: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s; commit → visible to a Kafka consumer (kcat) | " +
-                $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; {r.Latency.Count:N0} of {r.Committed:N0} events)" +
-                (r.RelayHistogram is { } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms, {h.ShareAtOrBelow(0.05):P1} within 50 ms" : "") + " | " +
-                $"{SourceFloor(live.SourceFloor)}; {PollingLatency(live.Polling)}; " +
-                $"relay CPU {PerEvent(r.ProcessCpuSeconds, r.Committed)} (librdkafka's own threads {PerEvent(r.ProducerThreadsCpuSeconds, r.Committed)} of it), its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)}: **CPU ratio {Ratio(r.ProcessCpuSeconds / r.BackendCpuSeconds, 1.0)}** | " +
-                $"p99 ≤ source floor p99 + 10 ms; relay CPU ≤ walsender CPU; every event seen | " +
-                $"{Met(r.Latency.P99 <= live.SourceFloor?.P99 + 10)} p99; {Met(r.ProcessCpuSeconds <= r.BackendCpuSeconds)} CPU; {Met(r.Missing == 0)} seen |");
+                $"| 2c | Client floor, live: kcat producing the same messages at {live.Rate:N0}/s to the same brokers with the relay's producer settings, " +
+                $"plus the source floor's pg_recvlogical (its CPU in each window) | " +
+                string.Join("; ", windows.Select(w => $"{w.Name}: relay {w.Run!.CpuMicrosecondsPerEvent:0} µs/event, **{w.Run.CpuMicrosecondsPerEvent / live.FloorMicrosecondsPerEvent(w.Run):0.0}× the floor**")) + " | " +
+                string.Join("; ", windows.Select(w => $"{w.Name}: **floor {live.FloorMicrosecondsPerEvent(w.Run!):0.0} µs/event** = kcat {kcat.MicrosecondsPerEvent:0.0} + pg_recvlogical {w.Run!.SourceFloorMicrosecondsPerEvent:0.0}")) +
+                " | shown, not targeted | n/a |");
         }
         if (big is { } b)
         {
+            var bothUnder = b.First.PeakRss < PeakRssTargetMib * 1048576L && b.Second.PeakRss < PeakRssTargetMib * 1048576L;
             text.AppendLine(
-                $"| 3 | One transaction of {b.Events:N0} events ({b.PayloadBytes / 1e6:0} MB of payload) | " +
-                $"**delivered {b.Deliver.TotalSeconds:0.0} s after COMMIT ({b.Events / b.Deliver.TotalSeconds:N0} ev/s); peak RSS {MibAgainst(b.PeakRss, 128)}** (idle {Mib(b.IdleRss)}) | " +
-                $"pg_recvlogical reads the same transaction from its slot in {b.RecvLogical.TotalSeconds:0.0} s | peak RSS < 128 MiB | {Met(b.PeakRss < 128L * 1024 * 1024)} |");
+                $"| 3 | Memory: one transaction of {b.First.Events:N0} events ({b.First.PayloadBytes / 1e6:0} MB of payload), then in a fresh relay process one of {b.Second.Events:N0} " +
+                $"({b.Second.PayloadBytes / 1e6:0} MB); the relay started as README documents (no memory variables), idle when the transaction commits | " +
+                $"**peak RSS {MibAgainst(b.First.PeakRss, PeakRssTargetMib)} and {MibAgainst(b.Second.PeakRss, PeakRssTargetMib)}: {Ratio(b.Growth, PeakGrowthTarget)}×** " +
+                $"(idle {Mib(b.First.IdleRss)} / {Mib(b.Second.IdleRss)}); delivered {b.First.Deliver.TotalSeconds:0.0} s and {b.Second.Deliver.TotalSeconds:0.0} s after COMMIT " +
+                $"({b.First.Rate:N0} and {b.Second.Rate:N0} ev/s) | " +
+                $"with the image's memory settings ({string.Join(" ", MemorySettings.Image.Select(s => $"{s.Key}={s.Value}"))}), a fresh relay on the same transactions: " +
+                $"peak RSS {Mib(b.FirstImage.PeakRss)} and {Mib(b.SecondImage.PeakRss)} ({b.ImageGrowth:0.00}×; {b.FirstImage.Deliver.TotalSeconds:0.0} and {b.SecondImage.Deliver.TotalSeconds:0.0} s from process start) | " +
+                $"the larger transaction's peak at most {PeakGrowthTarget - 1:P0} above the smaller's; both < {PeakRssTargetMib} MiB | {Met(b.Growth <= PeakGrowthTarget)} growth; {Met(bothUnder)} size |");
         }
         if (catchUp?.Polling is not null || live?.Polling is not null)
         {
@@ -68,16 +101,16 @@ internal static class Report
                 $"see the comparison below | {PollingSummary(catchUp?.Polling, live?.Polling)} | shown, not targeted | n/a |");
         }
 
-        if (backfill is { } f)
+        if (backfill is { } f2)
         {
             text.AppendLine(
-                $"| 5 | First start with {f.Events:N0} rows (~100 B payload) already in the outbox: slot created with an exported snapshot, every row published before streaming | " +
-                $"**{f.Rate:N0} ev/s** ({f.Done.TotalSeconds:0.0} s from process start; {f.StreamingRate:N0} ev/s from the first acknowledgement); **peak RSS {Mib(f.PeakRss)}** | " +
-                $"shown, no reference | peak RSS < 512 MiB | {Met(f.PeakRss < 512L * 1024 * 1024)} |");
+                $"| 5 | First start with {f2.Events:N0} rows (~100 B payload) already in the outbox: slot created with an exported snapshot, every row published before streaming | " +
+                $"**{f2.Rate:N0} ev/s** ({f2.Done.TotalSeconds:0.0} s from process start; {f2.StreamingRate:N0} ev/s from the first acknowledgement); **peak RSS {Mib(f2.PeakRss)}** | " +
+                $"shown, no reference | peak RSS < 512 MiB | {Met(f2.PeakRss < 512L * 1024 * 1024)} |");
         }
         if (catchUp?.Polling is not null || live?.Polling is not null)
             AppendComparison(text, catchUp, live);
-        if (catchUp is { Runs.Count: > 1 })
+        if (catchUp is { Runs.Count: > 0 })
             AppendRuns(text, catchUp, options);
 
         text.AppendLine();
@@ -85,12 +118,27 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"- {machine.Cores} cores ({machine.CpuModel}), {machine.MemoryGiB:0.0} GiB memory, Linux {machine.Kernel}");
         text.AppendLine($"- {machine.DotNet}; PostgreSQL {machine.PostgreSql} (fsync on, synchronous_commit on for the live load); " +
-                                  $"librdkafka {machine.Librdkafka} mock cluster, 3 brokers, {options.Partitions} partitions per topic, replication factor 3");
+                                  $"librdkafka {machine.Librdkafka} mock cluster, {Brokers(options)}, {options.Partitions} partitions per topic, replication factor {options.ReplicationFactor}; " +
+                                  $"kcat {machine.Kcat}");
         text.AppendLine($"- PostgreSQL, the mock brokers, the consumer, pgbench and the relay all share those {machine.Cores} cores");
         text.AppendLine($"- load average at start {machine.LoadAverageAtStart}, at end {MachineInfo.LoadAverage()} (above {machine.Cores} means other work shared the machine)");
-        text.AppendLine($"- relay: {relayBuild}; producer settings: {ProducerSettingsText(options)}");
+        text.AppendLine($"- relay: {relayBuild}, started as README documents (`dotnet Atlas.Cdc.dll`, configuration from the environment, logging from appsettings.json, " +
+                        $"no memory variables except where row 3 says); producer settings: {ProducerSettingsText(options)}");
         text.AppendLine($"- whole run: {total.TotalMinutes:0.0} min");
         return text.ToString();
+    }
+
+    private static void AppendLiveRow(StringBuilder text, string number, string title, LiveResult live, LiveRun r)
+    {
+        var floor = r.SourceFloor;
+        text.AppendLine(
+            $"| {number} | {title}; commit → visible to a Kafka consumer (kcat) | " +
+            $"**p50 {r.Latency.P50:0.0} ms, p99 {r.Latency.P99:0.0} ms** (p90 {r.Latency.P90:0.0}, max {r.Latency.Max:0.0}; **{r.Latency.Count:N0} of {r.Committed:N0} events**); " +
+            $"**relay CPU {Micro(r.CpuMicrosecondsPerEvent, LiveCpuTarget)} µs/event** (librdkafka's own threads {PerEvent(r.ProducerThreadsCpuSeconds, r.Committed)} of it)" +
+            (r.RelayHistogram is { Count: > 0 } h ? $"; relay's own histogram, commit → Kafka ack: p50 ≈ {h.Quantile(0.5) * 1000:0} ms, p99 ≈ {h.Quantile(0.99) * 1000:0} ms" : "") + " | " +
+            $"{SourceFloor(floor)}; its walsender {PerEvent(r.BackendCpuSeconds, r.Committed)} | " +
+            $"p99 ≤ source floor p99 + {LiveP99OverFloorTarget:0} ms; every event seen; relay CPU ≤ {LiveCpuTarget:0} µs/event | " +
+            $"{Met(r.Latency.P99 <= floor?.P99 + LiveP99OverFloorTarget)} p99; {Met(r.Missing == 0)} seen; {Met(r.CpuMicrosecondsPerEvent <= LiveCpuTarget)} CPU |");
     }
 
     private static void AppendComparison(StringBuilder text, CatchUpResult? catchUp, LiveResult? live)
@@ -115,10 +163,10 @@ internal static class Report
         }
         if (live is not null)
         {
-            var r = live.Relay;
+            var r = live.JustStarted;
             var p = live.Polling;
             text.AppendLine($"| Live {live.Rate:N0} tx/s: latency p50 / p99 / max | {Latency(r)} | {Latency(p)} |");
-            text.AppendLine($"| Live: relay process CPU ({live.Seconds} s of load) | {Seconds(r?.ProcessCpuSeconds)} | {Seconds(p?.ProcessCpuSeconds)} |");
+            text.AppendLine($"| Live: relay process CPU ({live.Seconds} s of load, each seconds after its start) | {Seconds(r?.ProcessCpuSeconds)} | {Seconds(p?.ProcessCpuSeconds)} |");
             text.AppendLine($"| Live: database backend CPU (walsender / polling connection) | {Seconds(r?.BackendCpuSeconds)} | {Seconds(p?.BackendCpuSeconds)} |");
             text.AppendLine($"| Live: statements run by the relay's role (pg_stat_statements) | {Statements(r)} | {Statements(p)} |");
             text.AppendLine($"| Live: outbox rows updated / dead tuples left / vacuums | {Table(r)} | {Table(p)} |");
@@ -130,17 +178,19 @@ internal static class Report
         text.AppendLine();
         text.AppendLine($"### Catch-up rounds on the same backlog ({catchUp.Events:N0} events)");
         text.AppendLine();
-        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | CPU per event | Streaming CPU per event | librdkafka's threads per event | Walsender CPU | Walsender CPU per event | Relay / walsender CPU | Mock brokers CPU | Peak RSS |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| Round | Relay | pg_recvlogical | Relay time | Relay rate | Ratio | Took the slot at | First ack at | Streaming rate | Streaming ratio | Relay CPU | Start-up CPU | Shutdown CPU (not counted) | CPU per event | Streaming CPU per event | librdkafka's threads per event | Walsender CPU per event | kcat (time, CPU per event) | pg_recvlogical CPU per event | Relay / client floor | Mock brokers CPU | Peak RSS |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var run in catchUp.Runs)
         {
             var settings = options.Variants.FirstOrDefault(v => v.Name == run.Variant)?.Settings ?? new Dictionary<string, string>();
             var name = settings.Count == 0 ? run.Variant : $"{run.Variant} ({string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}"))})";
+            var floor = catchUp.FloorOf(run);
             text.AppendLine($"| {run.Round} | {name} | {run.RecvLogicalRate:N0} tx/s ({run.RecvLogical.TotalSeconds:0.00} s) | " +
                             $"{run.Elapsed.TotalSeconds:0.00} s | {run.Rate:N0} ev/s | {run.Ratio:0.00} | {run.StreamStart.TotalSeconds:0.00} s | {run.FirstAck.TotalSeconds:0.00} s | " +
-                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
-                            $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {run.ProducerThreadsMicrosecondsPerEvent:0.0} µs | {Seconds(run.WalsenderCpuSeconds)} | " +
-                            $"{run.WalsenderMicrosecondsPerEvent:0.0} µs | {run.RelayToWalsenderCpu:0.00} | {Seconds(run.BrokerCpuSeconds)} | {Mib(run.PeakRss)} |");
+                            $"{run.StreamingRate:N0} ev/s | {run.StreamingRatio:0.00} | {Seconds(run.RelayCpuSeconds)} | {Seconds(run.StartupCpuSeconds)} | {Seconds(run.ShutdownCpuSeconds)} | {run.CpuMicrosecondsPerEvent:0.0} µs | " +
+                            $"{run.StreamingCpuMicrosecondsPerEvent:0.0} µs | {run.ProducerThreadsMicrosecondsPerEvent:0.0} µs | {run.WalsenderMicrosecondsPerEvent:0.0} µs | " +
+                            $"{floor.Kcat.TotalSeconds:0.00} s, {floor.KcatMicrosecondsPerEvent:0.0} µs | {floor.RecvLogicalMicrosecondsPerEvent:0.0} µs | {catchUp.ToFloor(run):0.0} | " +
+                            $"{Seconds(run.BrokerCpuSeconds)} | {Mib(run.PeakRss)} |");
         }
     }
 
@@ -194,6 +244,20 @@ internal static class Report
         : Mib(bytes);
 
     private static string PerEvent(double? cpuSeconds, long events) => cpuSeconds is { } seconds ? $"{seconds * 1e6 / events:0} µs/event" : "n/a";
+
+    /// <summary>Microseconds held against a target: one decimal (none from 100 on), or one more where rounding would print the target itself.</summary>
+    private static string Micro(double? value, double target)
+    {
+        if (value is not { } v)
+            return "n/a";
+        var format = target >= 100 ? "0" : "0.0";
+        var text = v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        return text == target.ToString(format, System.Globalization.CultureInfo.InvariantCulture) && v != target
+            ? v.ToString(format + (format == "0" ? ".0" : "0"), System.Globalization.CultureInfo.InvariantCulture)
+            : text;
+    }
+
+    private static string Brokers(BenchmarkOptions options) => options.Brokers == 1 ? "one broker" : $"{options.Brokers} brokers";
 
     private static string ProducerSettingsText(BenchmarkOptions options)
     {

@@ -66,10 +66,14 @@ internal sealed partial class SourceLatencyProbe : IAsyncDisposable
             await Task.Delay(20);
     }
 
-    public LatencyStats Measure(DateTimeOffset since)
+    /// <summary>CPU the pg_recvlogical process has used so far (the client's share of the live client floor).</summary>
+    public double? CpuSeconds => ProcessStats.CpuSeconds(_process.Id);
+
+    /// <summary>Latencies of the rows written in [<paramref name="since"/>, <paramref name="until"/>).</summary>
+    public LatencyStats Measure(DateTimeOffset since, DateTimeOffset until)
     {
         lock (_samples)
-            return LatencyStats.From(_samples.Where(s => s.Committed >= since)
+            return LatencyStats.From(_samples.Where(s => s.Committed >= since && s.Committed < until)
                 .Select(s => (s.Received - s.Committed).TotalMilliseconds).ToList());
     }
 
