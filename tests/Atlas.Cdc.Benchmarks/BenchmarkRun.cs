@@ -50,7 +50,7 @@ internal static class BenchmarkRun
         BackfillResult? backfill = null;
         if (options.Runs("catchup"))
             catchUp = await new CatchUpBenchmark(environment, options).RunAsync();
-        if (options.Runs("live") || options.Runs("polling"))
+        if (options.Runs("live") || options.Runs("tracing") || options.Runs("polling"))
             live = await new LiveBenchmark(environment, options).RunAsync();
         if (options.Runs("big"))
             big = await new BigTransactionBenchmark(environment, options).RunAsync();

@@ -80,6 +80,19 @@ internal static class Report
                 string.Join("; ", windows.Select(w => $"{w.Name}: **floor {live.FloorMicrosecondsPerEvent(w.Run!):0.0} µs/event** = kcat {kcat.MicrosecondsPerEvent:0.0} + pg_recvlogical {w.Run!.SourceFloorMicrosecondsPerEvent:0.0}")) +
                 " | shown, not targeted | n/a |");
         }
+        if (live?.Tracing is { } t)
+        {
+            var (on, off) = (t.On, t.Off);
+            text.AppendLine(
+                $"| 2t | Live, tracing on with every event sampled (`Cdc__Tracing__Enabled=true`, `OTEL_TRACES_SAMPLER=always_on`, OTLP/HTTP protobuf to a receiver in the benchmark process): " +
+                $"a relay that has just started, pgbench {live.Rate:N0} tx/s for {live.Seconds} s of rows each carrying a sampled `traceparent` in `headers` | " +
+                $"**relay CPU {on.CpuMicrosecondsPerEvent:0} µs/event on vs {off.CpuMicrosecondsPerEvent:0} off: {t.ExtraMicrosecondsPerEvent:+0;-0} µs/event for tracing**; " +
+                $"**p99 {on.Latency.P99:0.0} ms on vs {off.Latency.P99:0.0} off** (p50 {on.Latency.P50:0.0} vs {off.Latency.P50:0.0}; {on.Latency.Count:N0} of {on.Committed:N0} and {off.Latency.Count:N0} of {off.Committed:N0} events seen); " +
+                $"**{t.Spans:N0} relay spans received for {on.Committed:N0} events ({t.Dropped:N0} missing)**" +
+                (t.Refused > 0 ? $", {t.Refused} exports refused by the receiver" : "") + " | " +
+                $"tracing off: the same rows, the window before, a fresh relay of its own (its walsender {PerEvent(off.BackendCpuSeconds, off.Committed)}; with tracing on {PerEvent(on.BackendCpuSeconds, on.Committed)}); " +
+                $"row 2 is tracing off on the usual rows | shown, not targeted | n/a |");
+        }
         if (big is { } b)
         {
             var bothUnder = b.First.PeakRss < PeakRssTargetMib * 1048576L && b.Second.PeakRss < PeakRssTargetMib * 1048576L;
