@@ -8,14 +8,16 @@ namespace Atlas.Cdc.Benchmarks;
 /// </summary>
 internal sealed class BenchmarkOptions
 {
-    public static readonly string[] AllScenarios = ["catchup", "live", "big", "polling", "backfill"];
+    public static readonly string[] AllScenarios = ["catchup", "live", "tracing", "big", "polling", "backfill", "outboxes"];
 
     /// <summary>
     /// What runs without <c>--only</c>: every scenario with a target of issue 23 and the polling baseline. The backfill
     /// (no target, a million rows, about a minute) runs on request (<c>--only ...,backfill</c>), which keeps the
-    /// default run near six minutes now that row 3 delivers two large transactions twice each.
+    /// default run near six minutes now that row 3 delivers two large transactions twice each. <c>tracing</c> (row 2t, two
+    /// more live windows: about a minute) runs by default; <c>outboxes</c> (row 1d: a second backlog of the catch-up's
+    /// size, written into three tables, and its rounds) on request (<c>--only ...,outboxes</c>).
     /// </summary>
-    public static readonly string[] DefaultScenarios = ["catchup", "live", "big", "polling"];
+    public static readonly string[] DefaultScenarios = ["catchup", "live", "tracing", "big", "polling"];
 
     public HashSet<string> Scenarios { get; } = new(DefaultScenarios, StringComparer.Ordinal);
 

@@ -48,16 +48,19 @@ internal static class BenchmarkRun
         LiveResult? live = null;
         BigTransactionResult? big = null;
         BackfillResult? backfill = null;
+        OutboxesResult? outboxes = null;
         if (options.Runs("catchup"))
             catchUp = await new CatchUpBenchmark(environment, options).RunAsync();
-        if (options.Runs("live") || options.Runs("polling"))
+        if (options.Runs("live") || options.Runs("tracing") || options.Runs("polling"))
             live = await new LiveBenchmark(environment, options).RunAsync();
         if (options.Runs("big"))
             big = await new BigTransactionBenchmark(environment, options).RunAsync();
+        if (options.Runs("outboxes"))
+            outboxes = await new OutboxesBenchmark(environment, options).RunAsync();
         if (options.Runs("backfill"))
             backfill = await new BackfillBenchmark(environment, options).RunAsync();
 
-        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, backfill, total.Elapsed));
+        Console.Out.Write(Report.Render(machine, options, relayBuild, catchUp, live, big, backfill, total.Elapsed, outboxes));
         return 0;
     }
 }

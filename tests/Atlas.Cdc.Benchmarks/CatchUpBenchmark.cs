@@ -121,7 +121,7 @@ internal sealed class CatchUpBenchmark(BenchEnvironment environment, BenchmarkOp
         return topics;
     }
 
-    private async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, string topics, Dictionary<string, string> settings,
+    internal async Task<CatchUpRun> RunRelayAsync(BenchDatabase database, int round, string name, string slot, string topics, Dictionary<string, string> settings,
         long events, TimeSpan recv)
     {
         var brokerCpuBefore = LibrdkafkaThreadCpu.MockBrokers();

@@ -28,6 +28,11 @@ internal sealed record CatchUpRun(int Round, string Variant, long Events, TimeSp
     /// </summary>
     public double? CpuMicrosecondsPerEvent => RelayCpuSeconds * 1e6 / Events;
 
+    /// <summary>pg_recvlogical's CPU in the same round, from its start to its exit (row 1d; row 1 has it in its client floor).</summary>
+    public double? RecvLogicalCpuSeconds { get; init; }
+
+    public double? RecvLogicalMicrosecondsPerEvent => RecvLogicalCpuSeconds * 1e6 / Events;
+
     /// <summary>The relay's CPU when its walsender took the slot: start-up (host, checks, connections), before any event.</summary>
     public double? StartupCpuSeconds { get; init; }
 

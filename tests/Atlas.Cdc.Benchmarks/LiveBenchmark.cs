@@ -21,11 +21,14 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     {
         LiveRun? justStarted = null, warm = null, polling = null;
         KcatLiveFloor? kcat = null;
+        TracingResult? tracing = null;
         if (options.Runs("live"))
             (justStarted, warm, kcat) = await RunRelayAsync();
+        if (options.Runs("tracing"))
+            tracing = await RunTracingAsync();
         if (options.Runs("polling"))
             polling = await RunPollingAsync();
-        return new LiveResult(options.LiveRate, options.LiveSeconds, options.LiveWarmSeconds, justStarted, warm, polling, kcat);
+        return new LiveResult(options.LiveRate, options.LiveSeconds, options.LiveWarmSeconds, justStarted, warm, polling, kcat) { Tracing = tracing };
     }
 
     /// <summary>
@@ -75,6 +78,74 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         return (justStarted, warm, kcat);
     }
 
+    /// <summary>The rows of the tracing windows: single_row.sql's, each with a sampled <c>traceparent</c> in its headers.</summary>
+    private const string TracingWorkload = "single_row_traceparent.sql";
+
+    /// <summary>
+    /// Row 2t (issue 25): what tracing costs when every event is sampled. Two windows of the live load, each on a fresh
+    /// database with a just-started relay (as row 2's), on rows that all carry a sampled <c>traceparent</c>: first a
+    /// relay with tracing off, then one with <c>Cdc__Tracing__Enabled=true</c> and <c>OTEL_TRACES_SAMPLER=always_on</c>,
+    /// exporting OTLP/HTTP protobuf to a receiver in this process. The same rows for both, so the difference is tracing's
+    /// (span, its attributes, the export), not the headers'. Spans the SDK exports after a window's CPU is read (at most
+    /// about one export batch, 512 by default) are not in that window's CPU. The spans received are counted after the
+    /// relay's exit (its SDK's last flush), beside the events committed: spans the SDK dropped show there.
+    /// </summary>
+    private async Task<TracingResult> RunTracingAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        var off = await RunTracingWindowAsync("tracing off", "bench_trace_off", "trace_off", options.RelaySettings, receiver: null);
+        await using var receiver = await Sandbox.Otlp.OtlpTraceReceiver.StartAsync();
+        var settings = new Dictionary<string, string>(options.RelaySettings, StringComparer.Ordinal)
+        {
+            ["Cdc__Tracing__Enabled"] = "true",
+            ["OTEL_TRACES_SAMPLER"] = "always_on",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
+        };
+        var on = await RunTracingWindowAsync("tracing on", "bench_trace_on", "trace_on", settings, receiver);
+        var spans = receiver.Spans;
+        var publishSpans = spans.LongCount(s => s.Name.StartsWith("publish ", StringComparison.Ordinal));
+        var result = new TracingResult(off, on, publishSpans, spans.Count - publishSpans, receiver.Exports, receiver.Rejected.Count);
+        Progress.Write($"live (tracing): {publishSpans:N0} relay spans received for {on.Committed:N0} events ({result.Dropped:N0} missing; " +
+                       $"{result.OtherSpans:N0} other spans, {receiver.Exports:N0} exports, {receiver.Rejected.Count} refused); " +
+                       $"relay CPU {on.CpuMicrosecondsPerEvent:0} µs/event on, {off.CpuMicrosecondsPerEvent:0} off ({result.ExtraMicrosecondsPerEvent:+0;-0} µs/event); " +
+                       $"both windows took {clock.Elapsed.TotalSeconds:0} s");
+        foreach (var why in receiver.Rejected.Distinct().Take(3))
+            Progress.Write("live (tracing): the receiver refused " + why);
+        return result;
+    }
+
+    private async Task<LiveRun> RunTracingWindowAsync(string who, string databaseName, string topics, IReadOnlyDictionary<string, string> settings,
+        Sandbox.Otlp.OtlpTraceReceiver? receiver)
+    {
+        var slot = "relay_" + topics; // slots are the server's, not a database's: a name of its own for each window
+        var database = await environment.CreateRelayDatabaseAsync(databaseName);
+        await database.CreateSlotAsync(slot);
+        environment.CreateTopic(topics + ".order");
+        await using var probe = await StartConsumerAsync(topics);
+        await using var relay = RelayUnderTest.Start(environment, database, slot, topics, settings);
+        await relay.WaitUntilReadyAsync();
+        var walsender = await database.SlotActivePidAsync(slot)
+            ?? throw new InvalidOperationException("The relay is ready but no walsender holds its slot.");
+        await Task.Delay(s_afterReady);
+        var run = await MeasureAsync(who, database, "atlas_cdc_relay", probe, new Meter(
+            ProcessCpu: () => ProcessStats.CpuSeconds(relay.ProcessId),
+            ProducerThreadsCpu: () => LibrdkafkaThreadCpu.Of(relay.ProcessId),
+            BackendCpu: () => Task.FromResult(ProcessStats.CpuSeconds(walsender)),
+            Histogram: relay.EndToEndLatencyAsync,
+            Floor: null,
+            Since: () => relay.Elapsed), TracingWorkload);
+        if (receiver is not null)
+        {
+            // The SDK's batch processor exports every 5 s or every 512 spans; give it time before the exit's last flush.
+            var deadline = Stopwatch.StartNew();
+            while (receiver.Spans.Count < run.Committed && deadline.Elapsed < TimeSpan.FromSeconds(10))
+                await Task.Delay(250);
+        }
+        await relay.StopAsync();
+        return run;
+    }
+
     /// <summary>
     /// The consumer, attached before anything is measured: one message produced straight into the topic (by kcat,
     /// not through the relay, which so handles no event before its first window) must reach it.
@@ -115,7 +186,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
     private sealed record Meter(Func<double?> ProcessCpu, Func<double?> ProducerThreadsCpu, Func<Task<double?>> BackendCpu,
         Func<Task<PrometheusHistogram?>>? Histogram, SourceLatencyProbe? Floor, Func<TimeSpan>? Since);
 
-    private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string role, LatencyProbe probe, Meter meter)
+    private async Task<LiveRun> MeasureAsync(string who, BenchDatabase database, string role, LatencyProbe probe, Meter meter, string? workload = null)
     {
         await database.ResetStatisticsAsync();
         var seenBefore = probe.Count;
@@ -129,7 +200,7 @@ internal sealed class LiveBenchmark(BenchEnvironment environment, BenchmarkOptio
         var since = DateTimeOffset.UtcNow;
         Progress.Write($"live ({who}): pgbench {options.LiveRate:N0} tx/s for {options.LiveSeconds} s" +
                        (startedAfter is { } after ? $", starting {after.TotalSeconds:0} s after the relay's start" : ""));
-        var load = await PgBench.RunRateAsync(database, options.Workload, options.LiveRate, options.LiveSeconds, Clients);
+        var load = await PgBench.RunRateAsync(database, workload ?? options.Workload, options.LiveRate, options.LiveSeconds, Clients);
         var until = DateTimeOffset.UtcNow;
         await probe.WaitForCountAsync(seenBefore + load.Transactions, TimeSpan.FromSeconds(30));
         if (meter.Floor is not null)

@@ -8,7 +8,8 @@ internal static partial class PgBench
 {
     public sealed record Result(long Transactions, TimeSpan Elapsed);
 
-    public static string ScriptPath(string name) => Path.Combine(AppContext.BaseDirectory, "Workloads", name);
+    /// <summary>A script of Workloads/ by name, or a script file elsewhere by its full path.</summary>
+    public static string ScriptPath(string name) => Path.IsPathRooted(name) ? name : Path.Combine(AppContext.BaseDirectory, "Workloads", name);
 
     /// <summary>
     /// Writes a backlog of exactly <paramref name="transactions"/> transactions as fast as possible. Commits are

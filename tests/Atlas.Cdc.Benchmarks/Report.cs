@@ -17,7 +17,7 @@ internal static class Report
     private const double AvroToJsonTarget = 0.8;
 
     public static string Render(MachineInfo machine, BenchmarkOptions options, string relayBuild, CatchUpResult? catchUp, LiveResult? live,
-        BigTransactionResult? big, BackfillResult? backfill, TimeSpan total)
+        BigTransactionResult? big, BackfillResult? backfill, TimeSpan total, OutboxesResult? outboxes = null)
     {
         var text = new StringBuilder();
         text.AppendLine($"## Atlas.Cdc benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
@@ -64,6 +64,24 @@ internal static class Report
                 $"Json in the same round {median.Json.Rate:N0} ev/s, relay CPU {median.Json.CpuMicrosecondsPerEvent:0.0} µs/event; **Avro/Json {Ratio(median.Avro.Rate / median.Json.Rate, AvroToJsonTarget)}** (rounds: {ratios}) | " +
                 $"Avro ≥ {AvroToJsonTarget:0.0} of Json | {Met(median.Avro.Rate / median.Json.Rate >= AvroToJsonTarget)} |");
         }
+        if (outboxes is { Relay: var o })
+        {
+            var ratios = string.Join(", ", outboxes.Runs.Select(r => $"{r.Ratio:0.00}"));
+            var cpus = string.Join(", ", outboxes.Runs.Select(r => $"{r.CpuMicrosecondsPerEvent:0.0}"));
+            var oc = outboxes.RelayByCpu;
+            var single = catchUp is { Relay: var one }
+                ? $"; row 1 (one outbox, this run): ratio {one.Ratio:0.00}, relay CPU {catchUp.RelayByCpu.CpuMicrosecondsPerEvent:0.0} µs/event"
+                : "";
+            text.AppendLine(
+                $"| 1d | Catch-up as row 1 over {outboxes.Tables} outbox tables of the contract's shape (`public.outbox`, `s2.outbox`, `s3.outbox`, the last two by `sql/007`): " +
+                $"{outboxes.Events:N0} single-row transactions, a third in each, written at once by {outboxes.Tables} pgbench processes; one relay lists all three " +
+                $"(`Cdc__Outboxes__a/b/c__Table`, a topic each); median of {outboxes.Runs.Count} rounds | " +
+                $"**{o.Rate:N0} ev/s** ({o.Elapsed.TotalSeconds:0.00} s from process start, took the slot at {o.StreamStart.TotalSeconds:0.00} s; streaming {o.StreamingRate:N0} ev/s); " +
+                $"**relay CPU {oc.CpuMicrosecondsPerEvent:0.0} µs/event** (rounds: {cpus}); {oc.StreamingCpuMicrosecondsPerEvent:0.0} without its {Seconds(oc.StartupCpuSeconds)} of start-up | " +
+                $"pg_recvlogical reading the same publication {o.RecvLogicalRate:N0} tx/s ({o.RecvLogical.TotalSeconds:0.00} s, {o.RecvLogicalMicrosecondsPerEvent:0.0} µs/event) in the same round; " +
+                $"**ratio {o.Ratio:0.00}** from process start (rounds: {ratios}), {o.StreamingRatio:0.00} streaming; its walsender {oc.WalsenderMicrosecondsPerEvent:0.0} µs/event{single} | " +
+                $"shown, not targeted | n/a |");
+        }
         if (live is { JustStarted: { } started })
             AppendLiveRow(text, "2", $"Live, a relay that has just started: pgbench {live.Rate:N0} single-row tx/s for {live.Seconds} s, " +
                                      $"the load starting {started.StartedAfter?.TotalSeconds:0} s after the relay's process start (seconds after it is ready)", live, started);
@@ -79,6 +97,19 @@ internal static class Report
                 string.Join("; ", windows.Select(w => $"{w.Name}: relay {w.Run!.CpuMicrosecondsPerEvent:0} µs/event, **{w.Run.CpuMicrosecondsPerEvent / live.FloorMicrosecondsPerEvent(w.Run):0.0}× the floor**")) + " | " +
                 string.Join("; ", windows.Select(w => $"{w.Name}: **floor {live.FloorMicrosecondsPerEvent(w.Run!):0.0} µs/event** = kcat {kcat.MicrosecondsPerEvent:0.0} + pg_recvlogical {w.Run!.SourceFloorMicrosecondsPerEvent:0.0}")) +
                 " | shown, not targeted | n/a |");
+        }
+        if (live?.Tracing is { } t)
+        {
+            var (on, off) = (t.On, t.Off);
+            text.AppendLine(
+                $"| 2t | Live, tracing on with every event sampled (`Cdc__Tracing__Enabled=true`, `OTEL_TRACES_SAMPLER=always_on`, OTLP/HTTP protobuf to a receiver in the benchmark process): " +
+                $"a relay that has just started, pgbench {live.Rate:N0} tx/s for {live.Seconds} s of rows each carrying a sampled `traceparent` in `headers` | " +
+                $"**relay CPU {on.CpuMicrosecondsPerEvent:0} µs/event on vs {off.CpuMicrosecondsPerEvent:0} off: {t.ExtraMicrosecondsPerEvent:+0;-0} µs/event for tracing**; " +
+                $"**p99 {on.Latency.P99:0.0} ms on vs {off.Latency.P99:0.0} off** (p50 {on.Latency.P50:0.0} vs {off.Latency.P50:0.0}; {on.Latency.Count:N0} of {on.Committed:N0} and {off.Latency.Count:N0} of {off.Committed:N0} events seen); " +
+                $"**{t.Spans:N0} relay spans received for {on.Committed:N0} events ({t.Dropped:N0} missing)**" +
+                (t.Refused > 0 ? $", {t.Refused} exports refused by the receiver" : "") + " | " +
+                $"tracing off: the same rows, the window before, a fresh relay of its own (its walsender {PerEvent(off.BackendCpuSeconds, off.Committed)}; with tracing on {PerEvent(on.BackendCpuSeconds, on.Committed)}); " +
+                $"row 2 is tracing off on the usual rows | shown, not targeted | n/a |");
         }
         if (big is { } b)
         {
