@@ -1,5 +1,4 @@
 using System.Reflection;
-using Atlas.Cdc.Hosting;
 using Prometheus;
 
 namespace Atlas.Cdc.Observability;
@@ -8,7 +7,7 @@ namespace Atlas.Cdc.Observability;
 /// The relay's counters and latency histogram, on the host's registry (prometheus-net). Names are the exported
 /// names. A new counter is one line: <c>public RelayCounter Name { get; } = new(registry, "atlas_cdc_..._total", "help");</c>;
 /// a labelled one is a prometheus-net <see cref="Counter"/> field made like <c>_published</c>, with a Record method.
-/// The gauges of the relay's state are read at scrape time by <see cref="StatusGauges"/>.
+/// The gauges of the relay's state are read at scrape time by the host (Hosting/StatusGauges.cs).
 /// </summary>
 internal sealed class RelayMetrics(CollectorRegistry registry)
 {
