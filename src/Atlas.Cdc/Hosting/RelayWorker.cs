@@ -92,7 +92,7 @@ internal sealed class RelayWorker(
                 {
                     // Replaced only once every message has its report: Confluent's client never reports the messages
                     // that Dispose drops, and their state would stay allocated. A failed client fails them quickly.
-                    await WaitForReportsAsync(publisher, stoppingToken);
+                    await publisher.WaitForReportsAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     publisher.Dispose();
                     publisher = null;
                 }
@@ -118,15 +118,6 @@ internal sealed class RelayWorker(
     void ISessionReporter.Streaming() => status.State = StreamState.Streaming;
 
     void ISessionReporter.Confirmed(ulong lsn) => status.ConfirmedLsn = lsn;
-
-    /// <summary>Waits until every message handed to the producer has its delivery report, or the relay stops.</summary>
-    private async Task WaitForReportsAsync(KafkaPublisher publisher, CancellationToken cancellationToken)
-    {
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        while (publisher.QueuedMessages > 0 && await poll.TickAsync(cancellationToken))
-        {
-        }
-    }
 
     private void Exit(int exitCode, string message)
     {

@@ -68,15 +68,16 @@ internal sealed class KafkaPublisher : IDisposable
     public long QueuedMessages => Interlocked.Read(ref _queuedMessages);
 
     /// <summary>
-    /// Waits until no message of an earlier session is left without its report, so a new session's copies never pile
-    /// up behind them (a broker outage across a PostgreSQL restart would otherwise add a session's worth each time).
+    /// Waits until every message handed to the producer has its delivery report. A new session waits so that its
+    /// copies never pile up behind an earlier session's messages (a broker outage across a PostgreSQL restart would
+    /// otherwise add a session's worth each time); the worker waits before it disposes a failed publisher.
     /// </summary>
-    public async Task WaitForEarlierMessagesAsync(CancellationToken cancellationToken)
+    public async Task WaitForReportsAsync(CancellationToken cancellationToken)
     {
         if (QueuedMessages == 0)
             return;
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (QueuedMessages > 0 && Failure is null)
+        while (QueuedMessages > 0)
             await poll.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -329,12 +330,6 @@ internal sealed class KafkaPublisher : IDisposable
     private static string Lsn(TrackedTransaction transaction) => new NpgsqlLogSequenceNumber(transaction.CommitLsn).ToString();
 
     private static string Describe(Error error) => $"{error.Reason} ({error.Code})";
-
-    /// <summary>
-    /// Waits up to <paramref name="timeout"/> for every queued message's delivery report; returns how many are still
-    /// without one. Blocks: called once a session has ended, never on the publishing loop.
-    /// </summary>
-    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
 
     /// <summary>
     /// Destroys the client. Messages still queued are dropped unconfirmed (so they are read and sent again), and

@@ -60,7 +60,7 @@ internal sealed class PublishQueue : IAsyncDisposable
         var reader = _channel.Reader;
         try
         {
-            await _publisher.WaitForEarlierMessagesAsync(_abandon.Token).ConfigureAwait(false);
+            await _publisher.WaitForReportsAsync(_abandon.Token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var delivery))

@@ -32,7 +32,7 @@ internal sealed class OutboxTableShape
 
     public bool IdIsUuid => TypeOf(Outbox.IdColumn) == "uuid";
 
-    /// <summary>Reads the shapes of every outbox's table in one query.</summary>
+    /// <summary>Reads the shape of every outbox's table, one catalog query each.</summary>
     public static async Task<IReadOnlyList<OutboxTableShape>> ReadAsync(NpgsqlConnection connection, OutboxCatalog outboxes,
         CancellationToken cancellationToken)
     {
