@@ -153,17 +153,38 @@ internal sealed class SlotPreparation(
         var count = await reader.CountAsync(filter, cancellationToken);
         logger.LogInformation("New to slot {Slot}: {Outboxes}; publishing its {Rows} rows on their own, in {Order}, then streaming every outbox",
             options.Slot, string.Join(", ", added), count, reader.OrderDescription);
-        var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
-        Tracker = tracker;
-        backfilling(tracker);
-        var published = await new TablePublisher(publisher, tracker).PublishAsync(
-            reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken), commitLsnBound, maxRate: 0,
-            sent => logger.LogInformation("Backfill of {Outboxes}: {Sent} of {Rows} rows sent", string.Join(", ", added), sent, count),
-            cancellationToken);
+        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, ProgressRecord.Backfill, cancellationToken);
         metrics.EventsBackfilled.Add(published);
         await RecordCoveredAsync(connection, cancellationToken);
         logger.LogInformation("The backfill of {Outboxes} is complete: {Published} events acknowledged by Kafka in {Elapsed:F1} s",
             string.Join(", ", added), published, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Publishes the matching rows under backpressure and waits until Kafka acknowledged them all; returns how many.
+    /// Stopped by shutdown, it lets what was sent be acknowledged first; nothing is recorded, so the next start
+    /// publishes them again.
+    /// </summary>
+    private async Task<long> PublishRowsAsync(OutboxTableReader reader, RowFilter filter, ulong commitLsnBound, long count, string work,
+        CancellationToken cancellationToken)
+    {
+        var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
+        Tracker = tracker;
+        backfilling(tracker);
+        var tablePublisher = new TablePublisher(publisher, tracker);
+        try
+        {
+            return await tablePublisher.PublishAsync(reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken),
+                commitLsnBound, maxRate: 0,
+                sent => logger.LogInformation("{Work} of slot {Slot}: {Sent} of {Rows} rows sent", work, options.Slot, sent, count),
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
+            logger.LogInformation("Stopped during the {Work} of slot {Slot} after {Sent} of {Rows} rows; the next start publishes them again", work, options.Slot, tablePublisher.Sent, count);
+            throw;
+        }
     }
 
     private async Task<PgOutputReplicationSlot> CreateSlotAsync(LogicalReplicationConnection replication, LogicalSlotSnapshotInitMode mode,
@@ -223,25 +244,7 @@ internal sealed class SlotPreparation(
         if (work == ProgressRecord.Recovery)
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
-        var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
-        Tracker = tracker;
-        backfilling(tracker);
-        var tablePublisher = new TablePublisher(publisher, tracker);
-        long published;
-        try
-        {
-            published = await tablePublisher.PublishAsync(reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken),
-                commitLsnBound, maxRate: 0,
-                sent => logger.LogInformation("{Work} of slot {Slot}: {Sent} of {Rows} rows sent", work, options.Slot, sent, count),
-                cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shutting down: what was sent may still be acknowledged; the mark stays, so the next start goes on.
-            await tracker.WaitForDrainAsync(options.ShutdownTimeout, CancellationToken.None);
-            logger.LogInformation("Stopped during the {Work} of slot {Slot} after {Sent} of {Rows} rows; the next start publishes them again", work, options.Slot, tablePublisher.Sent, count);
-            throw;
-        }
+        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, work, cancellationToken);
         if (work == ProgressRecord.Recovery)
             metrics.EventsRepublished.Add(published);
         else
