@@ -2,12 +2,7 @@ using System.IO.Compression;
 using Atlas.Cdc.Sandbox.Otlp.Proto;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Atlas.Cdc.Sandbox.Otlp;
 
@@ -25,16 +20,11 @@ public sealed class OtlpTraceReceiver : IAsyncDisposable
     private const string ProtobufContentType = "application/x-protobuf";
     private static readonly byte[] s_emptyResponse = new ExportTraceServiceResponse().ToByteArray();
 
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly Lock _lock = new();
     private readonly List<ReceivedSpan> _spans = [];
     private readonly List<string> _rejected = [];
     private long _exports;
-
-    private OtlpTraceReceiver(WebApplication app)
-    {
-        _app = app;
-    }
 
     /// <summary>The base URL for <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, e.g. <c>http://127.0.0.1:41234</c> (the exporter adds <see cref="TracesPath"/>).</summary>
     public string Endpoint { get; private set; } = "";
@@ -67,14 +57,8 @@ public sealed class OtlpTraceReceiver : IAsyncDisposable
     /// <returns>The running receiver; dispose it to stop.</returns>
     public static async Task<OtlpTraceReceiver> StartAsync(int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        var app = builder.Build();
-        var receiver = new OtlpTraceReceiver(app);
-        app.MapPost(TracesPath, receiver.ExportAsync);
-        await app.StartAsync();
-        receiver.Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var receiver = new OtlpTraceReceiver();
+        (receiver._app, receiver.Endpoint) = await LocalWebApp.StartAsync(port, app => app.MapPost(TracesPath, receiver.ExportAsync));
         return receiver;
     }
 

@@ -1,12 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Atlas.Cdc.Sandbox.SchemaRegistry;
 
@@ -27,18 +22,13 @@ public sealed class SchemaRegistryStandIn : IAsyncDisposable
 {
     private const string ContentType = "application/vnd.schemaregistry.v1+json";
 
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<RegisteredSchemaVersion>> _subjects = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Type, string Canonical), int> _ids = [];
     private readonly Dictionary<int, (string Schema, string Type)> _schemas = [];
     private volatile RegistryFailure _failure;
     private long _requests;
-
-    private SchemaRegistryStandIn(WebApplication app)
-    {
-        _app = app;
-    }
 
     /// <summary>The base URL, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string Url { get; private set; } = "";
@@ -58,14 +48,8 @@ public sealed class SchemaRegistryStandIn : IAsyncDisposable
     /// <returns>The running stand-in; dispose it to stop.</returns>
     public static async Task<SchemaRegistryStandIn> StartAsync(int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        var app = builder.Build();
-        var standIn = new SchemaRegistryStandIn(app);
-        standIn.Map(app);
-        await app.StartAsync();
-        standIn.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var standIn = new SchemaRegistryStandIn();
+        (standIn._app, standIn.Url) = await LocalWebApp.StartAsync(port, standIn.Map);
         return standIn;
     }
 
