@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
 using Atlas.Cdc.Observability;
 using Atlas.Cdc.Offsets;
 using Microsoft.AspNetCore.Builder;
@@ -41,6 +42,7 @@ public static class RelayHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton<IOptions<CdcOptions>>(Options.Create(options));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(OutboxCatalog.From(options));
         builder.Services.AddSingleton<StreamStatus>();
         builder.Services.AddSingleton<RelayStatus>();
         builder.Services.AddRelayMetrics();

@@ -17,6 +17,7 @@ namespace Atlas.Cdc.Hosting;
 /// </summary>
 internal sealed class RelayWorker(
     IOptions<CdcOptions> optionsAccessor,
+    OutboxCatalog outboxes,
     RelayStatus status,
     RelayMetrics metrics,
     SchemaMetrics schemaMetrics,
@@ -28,7 +29,6 @@ internal sealed class RelayWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var outboxes = OutboxCatalog.From(_options);
         var target = PostgresConnectionStrings.Describe(_options.Postgres.ConnectionString);
         _logger.LogInformation("Relaying inserts on {Table} from PostgreSQL {Target} to Kafka {Bootstrap}",
             outboxes, target, _options.Kafka.BootstrapServers);

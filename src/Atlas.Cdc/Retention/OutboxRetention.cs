@@ -51,6 +51,7 @@ namespace Atlas.Cdc.Retention;
 /// </remarks>
 internal sealed class OutboxRetention(
     IOptions<CdcOptions> optionsAccessor,
+    OutboxCatalog outboxes,
     StreamStatus status,
     RelayMetrics metrics,
     DeliveryProgress progress,
@@ -69,7 +70,7 @@ internal sealed class OutboxRetention(
             logger.LogInformation("Outbox retention is disabled (Cdc:Retention:Enabled); the outbox table is never cleaned by the relay");
             return;
         }
-        var tables = OutboxCatalog.From(_options).All.Where(o => o.RetentionEnabled).Select(o => new RetentionSql(o)).ToList();
+        var tables = outboxes.All.Where(o => o.RetentionEnabled).Select(o => new RetentionSql(o)).ToList();
         if (tables.Count == 0)
         {
             logger.LogInformation("Outbox retention is off for every outbox (Cdc:Outboxes:<name>:Retention); no outbox table is cleaned by the relay");
