@@ -24,7 +24,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
 
         var outage = Stopwatch.StartNew();
         TimeSpan notReadyAfter;
-        var published = $"atlas_cdc_events_published_total{{topic=\"{topic}\"}} ";
+        var published = $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{topic}\"}} ";
         long publishedInOutage;
         var committedBefore = load.Committed;
         environment.Kafka.SetAllBrokersDown();
@@ -285,7 +285,7 @@ public class FaultToleranceTests(CdcEnvironment environment, ITestOutputHelper o
 
             // SIGTERM once the relay is inside the transaction: it has published some of it, not all.
             var stopwatch = Stopwatch.StartNew();
-            var prefix = $"atlas_cdc_events_published_total{{topic=\"{topic}\"}} ";
+            var prefix = $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{topic}\"}} ";
             long published;
             while ((published = PublishedSoFar(await relay.GetTextAsync("/metrics"), prefix)) < 1000)
             {

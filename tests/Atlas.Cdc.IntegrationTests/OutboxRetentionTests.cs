@@ -61,7 +61,7 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
         Assert.True(notBetweenWriters.Count == 0,
             $"inserts waited on a lock not held by another insert in {notBetweenWriters.Count} of {lockWaits.Samples} samples:\n" +
             InsertLockWaits.Describe(notBetweenWriters));
-        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total {deleted.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total{{outbox=\"default\"}} {deleted.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
 
         output.WriteLine($"{deleted.Count} rows deleted ({deletedDuringLoad} while the writers ran) in {deleted.Select(r => r.DeletingXid).Distinct().Count()} " +
                          $"batches of at most {largestBatch}; youngest deleted row was {deleted.Min(r => r.Age).TotalSeconds:F1} s old; " +
@@ -193,7 +193,7 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
         await WaitUntilAsync(async () => await scenario.ScalarAsync<long>("SELECT count(*) FROM sales.order_events") == 0, TimeSpan.FromSeconds(60),
             async () => $"{await scenario.ScalarAsync<long>("SELECT count(*) FROM sales.order_events")} rows left in sales.order_events");
         Assert.Equal(1L, await scenario.ScalarAsync<long>("SELECT count(*) FROM public.outbox"));
-        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total {ids.Length}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains($"atlas_cdc_outbox_rows_deleted_total{{outbox=\"default\"}} {ids.Length}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
         Assert.Contains("(view \"sales\".\"order_events_retention\")", relay.Output, StringComparison.Ordinal);
     }
 
@@ -217,8 +217,8 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
         await WaitUntilAsync(async () => await CountAsync(scenario, first) == 0, TimeSpan.FromSeconds(60),
             async () => $"{await CountAsync(scenario, first)} of {first.Count} delivered rows not deleted yet");
         await Task.Delay(TimeSpan.FromSeconds(1)); // five more retention intervals of the standby
-        Assert.Equal(first.Count, await RelayProbe.MetricAsync(active, "atlas_cdc_outbox_rows_deleted_total"));
-        Assert.Equal(0, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total") ?? 0);
+        Assert.Equal(first.Count, await RelayProbe.MetricAsync(active, "atlas_cdc_outbox_rows_deleted_total{outbox=\"default\"}"));
+        Assert.Equal(0, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total{outbox=\"default\"}") ?? 0);
         Assert.Equal(1, await RelayProbe.MetricAsync(standby, "atlas_cdc_stream_state{state=\"standby\"}"));
 
         await active.KillAsync();
@@ -227,7 +227,7 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
         await scenario.WaitForEventsAsync([scenario.Topic("Kept")], second);
         await WaitUntilAsync(async () => await CountAsync(scenario, second) == 0, TimeSpan.FromSeconds(60),
             async () => $"{await CountAsync(scenario, second)} of {second.Count} delivered rows not deleted yet");
-        Assert.Equal(second.Count, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total"));
+        Assert.Equal(second.Count, await RelayProbe.MetricAsync(standby, "atlas_cdc_outbox_rows_deleted_total{outbox=\"default\"}"));
     }
 
     private static async Task<long> CountAsync(RelayScenario scenario, IEnumerable<Guid> ids) =>

@@ -40,7 +40,7 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         Assert.NotNull(dead.Header("atlas.commit_lsn"));
 
         var metrics = await relay.GetTextAsync("/metrics");
-        Assert.Contains("atlas_cdc_events_dead_lettered_total 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("atlas_cdc_events_dead_lettered_total{outbox=\"default\"} 1", metrics, StringComparison.Ordinal);
         var logLine = Assert.Single(relay.Output.Split('\n'), line => line.Contains(big[0].ToString(), StringComparison.Ordinal));
         Assert.Contains($"LSN {dead.Header("atlas.commit_lsn")}", logLine, StringComparison.Ordinal);
         await WaitForConfirmedAsync(scenario, bigCommit);
@@ -93,7 +93,7 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         Assert.Equal("""{"amount": 12}""", dead.Payload);
         Assert.Equal("Order Refund/ü", dead.Header("aggregate_type"));
         Assert.Equal("refund-1", dead.Key);
-        Assert.Contains("atlas_cdc_events_dead_lettered_total 1", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("atlas_cdc_events_dead_lettered_total{outbox=\"default\"} 1", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         Assert.Equal(batch.Select(id => id.ToString()).Order(StringComparer.Ordinal), dead.Select(r => r.Header("id")!).Order(StringComparer.Ordinal));
         Assert.All(dead, r => Assert.Contains("MsgSizeTooLarge", r.Header("atlas.dlq.reason"), StringComparison.Ordinal));
         Assert.DoesNotContain(records, r => batch.Contains(Guid.Parse(r.Header("id")!)));
-        Assert.Contains($"atlas_cdc_events_dead_lettered_total {batch.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains($"atlas_cdc_events_dead_lettered_total{{outbox=\"default\"}} {batch.Count}", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
         output.WriteLine($"all {batch.Count} events of the refused request were dead-lettered; the marker after them was delivered");
     }
 
@@ -326,7 +326,7 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         KafkaRecordFor("k-headers-reserved", "ok", "kept");
         Assert.DoesNotContain(records.Single(r => r.Key == "k-headers-json-null").Headers, h => h.Key == "atlas.headers");
         Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
-        Assert.Contains("atlas_cdc_header_warnings_total 3", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("atlas_cdc_header_warnings_total{outbox=\"default\"} 3", await relay.GetTextAsync("/metrics"), StringComparison.Ordinal);
         Assert.Empty(await scenario.ReadTopicAsync(scenario.DeadLetterTopic));
 
         void KafkaRecordFor(string key, string header, string? expected)

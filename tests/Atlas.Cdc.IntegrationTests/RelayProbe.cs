@@ -32,7 +32,7 @@ internal static class RelayProbe
 
     /// <summary>
     /// One sample of <paramref name="series"/> from the relay's /metrics: the metric name with its labels exactly as
-    /// exposed (<c>atlas_cdc_lag_seconds</c>, <c>atlas_cdc_events_published_total{topic="t"}</c>); null when absent.
+    /// exposed (<c>atlas_cdc_lag_seconds</c>, <c>atlas_cdc_events_published_total{outbox="default",topic="t"}</c>); null when absent.
     /// </summary>
     public static async Task<double?> MetricAsync(RelayProcess relay, string series) =>
         Metric(await relay.GetTextAsync("/metrics"), series);

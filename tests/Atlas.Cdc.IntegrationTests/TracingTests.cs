@@ -210,8 +210,8 @@ public class TracingTests(CdcEnvironment environment, ITestOutputHelper output)
         var records = await scenario.WaitForEventsAsync([topic], ids);
         Assert.All(records, r => Assert.NotNull(r.Header("traceparent")));
         var metrics = await relay.GetTextAsync("/metrics");
-        var count = Sample(metrics, "atlas_cdc_end_to_end_latency_seconds_count");
-        var underOneSecond = Sample(metrics, "atlas_cdc_end_to_end_latency_seconds_bucket{le=\"1\"}");
+        var count = Sample(metrics, "atlas_cdc_end_to_end_latency_seconds_count{outbox=\"default\"}");
+        var underOneSecond = Sample(metrics, "atlas_cdc_end_to_end_latency_seconds_bucket{outbox=\"default\",le=\"1\"}");
         Assert.True(count >= ids.Count, $"{count} latencies observed for {ids.Count} events");
         Assert.True(underOneSecond == count, $"{count - underOneSecond} of {count} events took over 1 s from commit to acknowledgement");
         Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));

@@ -96,6 +96,52 @@ public class OutboxDefinitionTests
         Assert.Contains("Cdc:Outboxes:orders:Preset (env Cdc__Outboxes__orders__Preset) 'Debezum' is not one of Atlas, Debezium", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Value_format_subject_and_dead_letter_topic_are_each_outbox_s_own_or_else_the_relay_wide_settings()
+    {
+        var outboxes = OutboxDefinition.From(Valid(o =>
+        {
+            o.Value.Format = ValueFormat.JsonSchema;
+            o.SchemaRegistry.Subject = "{aggregate_type}-value";
+            o.DeadLetter.Topic = "shared.dlq";
+            o.Outboxes["billing"] = new OutboxOptions { Table = "billing.outbox", ValueFormat = ValueFormat.Avro, Subject = "billing.{event_type}", DeadLetterTopic = "billing.dlq" };
+            o.Outboxes["sales"] = new OutboxOptions { Table = "sales.outbox" };
+        }));
+        var (billing, sales) = (outboxes[0], outboxes[1]);
+        Assert.Equal((ValueFormat.Avro, "billing.{event_type}", "billing.dlq", "Cdc:Outboxes:billing:DeadLetterTopic"),
+            (billing.ValueFormat, billing.SubjectTemplate, billing.DeadLetterTopic, billing.DeadLetterTopicSetting));
+        Assert.Equal((ValueFormat.JsonSchema, "{aggregate_type}-value", "shared.dlq", "Cdc:DeadLetter:Topic"),
+            (sales.ValueFormat, sales.SubjectTemplate, sales.DeadLetterTopic, sales.DeadLetterTopicSetting));
+    }
+
+    [Fact]
+    public void An_outbox_s_value_format_subject_and_dead_letter_topic_are_checked_and_named()
+    {
+        var errors = RelaySettings.Validate(Valid(o =>
+        {
+            o.CloudEvents.Mode = CloudEventsMode.Structured;
+            o.Outboxes["billing"] = new OutboxOptions { Table = "billing.outbox", ValueFormat = ValueFormat.Avro, Subject = "{tenant}-value", DeadLetterTopic = "bad topic" };
+            o.Outboxes["sales"] = new OutboxOptions { Table = "sales.outbox" };
+        }));
+        Assert.Contains(errors, e => e.StartsWith("Cdc:SchemaRegistry:Url (env Cdc__SchemaRegistry__Url) is required when Cdc:Outboxes:billing:ValueFormat is Avro", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Cdc:Outboxes:billing:Subject (env Cdc__Outboxes__billing__Subject) '{tenant}-value' has an unknown placeholder", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Cdc:Outboxes:billing:DeadLetterTopic (env Cdc__Outboxes__billing__DeadLetterTopic):", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Cdc:CloudEvents:Mode", StringComparison.Ordinal) && e.Contains("Cdc:Outboxes:billing:ValueFormat is Avro", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains("sales", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_outbox_value_format_that_does_not_exist_is_named_with_its_environment_variable()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Cdc:Outboxes:billing:Table"] = "billing.outbox",
+            ["Cdc:Outboxes:billing:ValueFormat"] = "Protobuf",
+        }).Build();
+        var error = Assert.Single(CdcOptionsBinder.Bind(configuration, out _));
+        Assert.Contains("Cdc:Outboxes:billing:ValueFormat (env Cdc__Outboxes__billing__ValueFormat) 'Protobuf' is not one of Json, Avro, JsonSchema", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("outbox.event.{aggregate_type}", "outbox.event.{aggregate_type}", true)]
     [InlineData("sales.{aggregate_type}", "billing.{aggregate_type}", false)]

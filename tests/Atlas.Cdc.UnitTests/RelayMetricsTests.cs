@@ -60,12 +60,12 @@ public partial class RelayMetricsTests
     {
         var registry = Metrics.NewCustomRegistry();
         var status = new RelayStatus(new CdcOptions(), new StreamStatus());
-        var metrics = new RelayMetrics(registry);
+        var metrics = new RelayMetrics(registry, ["default", "billing"]);
         _ = new StatusGauges(registry, status);
         _ = new ProcessMetrics(registry);
         using var runtime = new RuntimeMetrics(registry);
         status.SetSlotStats(serverWalLsn: 5000, restartLsn: 1000, confirmedFlushLsn: 4000);
-        metrics.RecordPublished("outbox.event.Order", DateTimeOffset.UtcNow.AddMilliseconds(-20));
+        metrics.RecordPublished(0, "outbox.event.Order", DateTimeOffset.UtcNow.AddMilliseconds(-20));
         metrics.RecordPublishError("Local_MsgTimedOut");
         record?.Invoke(metrics, status);
         return await ScrapeAsync(registry);
@@ -118,19 +118,22 @@ public partial class RelayMetricsTests
     }
 
     [Fact]
-    public async Task Counters_without_labels_start_at_zero_so_rates_have_a_series_from_the_first_scrape()
+    public async Task Counters_start_at_zero_for_each_outbox_so_rates_have_a_series_from_the_first_scrape()
     {
         var registry = Metrics.NewCustomRegistry();
-        _ = new RelayMetrics(registry);
+        _ = new RelayMetrics(registry, ["sales", "billing"]);
 
         var text = await ScrapeAsync(registry);
 
-        Assert.Contains("atlas_cdc_events_dead_lettered_total 0\n", text);
         Assert.Contains("atlas_cdc_reconnects_total 0\n", text);
         Assert.Contains("atlas_cdc_transactions_total 0\n", text);
-        Assert.Contains("atlas_cdc_header_warnings_total 0\n", text);
-        Assert.Contains("atlas_cdc_outbox_rows_deleted_total 0\n", text);
-        Assert.Contains("atlas_cdc_retention_errors_total 0\n", text);
+        Assert.Contains("atlas_cdc_slot_recoveries_total 0\n", text);
+        foreach (var outbox in new[] { "sales", "billing" })
+        {
+            foreach (var counter in new[] { "events_dead_lettered", "header_warnings", "outbox_rows_deleted", "retention_errors", "events_backfilled", "events_republished" })
+                Assert.Contains($"atlas_cdc_{counter}_total{{outbox=\"{outbox}\"}} 0\n", text);
+            Assert.Contains($"atlas_cdc_end_to_end_latency_seconds_count{{outbox=\"{outbox}\"}} 0\n", text);
+        }
         Assert.DoesNotContain("atlas_cdc_events_published_total{", text); // by topic: appears with its first event
         Assert.DoesNotContain("atlas_cdc_publish_errors_total{", text);
     }
@@ -166,23 +169,27 @@ public partial class RelayMetricsTests
     }
 
     [Fact]
-    public async Task Counters_count_what_the_relay_adds_and_published_events_count_by_topic()
+    public async Task Counters_count_what_the_relay_adds_by_outbox_and_published_events_by_outbox_and_topic()
     {
         var text = await ScrapeEverythingAsync((metrics, _) =>
         {
-            metrics.DeadLettered.Add(1);
-            metrics.RowsDeleted.Add(250);
-            metrics.RowsDeleted.Add(50);
+            metrics.DeadLettered.Add(1, 1);
+            metrics.RowsDeleted.Add(0, 250);
+            metrics.RowsDeleted.Add(0, 50);
             metrics.Transactions.Add(3);
-            metrics.RecordPublished("outbox.event.Order", DateTimeOffset.UtcNow);
-            metrics.RecordPublished("outbox.event.\"Odd\"", DateTimeOffset.UtcNow);
+            metrics.RecordPublished(0, "outbox.event.Order", DateTimeOffset.UtcNow);
+            metrics.RecordPublished(1, "outbox.event.Order", DateTimeOffset.UtcNow);
+            metrics.RecordPublished(0, "outbox.event.\"Odd\"", DateTimeOffset.UtcNow);
         });
 
-        Assert.Contains("atlas_cdc_events_dead_lettered_total 1\n", text);
-        Assert.Contains("atlas_cdc_outbox_rows_deleted_total 300\n", text);
+        Assert.Contains("atlas_cdc_events_dead_lettered_total{outbox=\"default\"} 0\n", text);
+        Assert.Contains("atlas_cdc_events_dead_lettered_total{outbox=\"billing\"} 1\n", text);
+        Assert.Contains("atlas_cdc_outbox_rows_deleted_total{outbox=\"default\"} 300\n", text);
         Assert.Contains("atlas_cdc_transactions_total 3\n", text);
-        Assert.Contains("atlas_cdc_events_published_total{topic=\"outbox.event.Order\"} 2\n", text);
-        Assert.Contains("atlas_cdc_events_published_total{topic=\"outbox.event.\\\"Odd\\\"\"} 1\n", text);
+        Assert.Contains("atlas_cdc_events_published_total{outbox=\"default\",topic=\"outbox.event.Order\"} 2\n", text);
+        Assert.Contains("atlas_cdc_events_published_total{outbox=\"billing\",topic=\"outbox.event.Order\"} 1\n", text);
+        Assert.Contains("atlas_cdc_events_published_total{outbox=\"default\",topic=\"outbox.event.\\\"Odd\\\"\"} 1\n", text);
+        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count{outbox=\"billing\"} 1\n", text);
     }
 
     [Fact]
@@ -191,14 +198,14 @@ public partial class RelayMetricsTests
         // Recorded once, 20 ms (and a little) after the commit.
         var text = await ScrapeEverythingAsync();
 
-        var buckets = Regex.Matches(text, @"^atlas_cdc_end_to_end_latency_seconds_bucket\{le=""([^""]+)""\} (\S+)$", RegexOptions.Multiline)
+        var buckets = Regex.Matches(text, @"^atlas_cdc_end_to_end_latency_seconds_bucket\{outbox=""default"",le=""([^""]+)""\} (\S+)$", RegexOptions.Multiline)
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
         Assert.Equal(["0.001", "0.0025", "0.005", "0.01", "0.02", "0.03", "0.05", "0.075", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"],
             buckets.Keys);
         Assert.Equal("0", buckets["0.01"]);
         Assert.Equal("1", buckets["1"]);
         Assert.Equal("1", buckets["+Inf"]);
-        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count 1\n", text);
+        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count{outbox=\"default\"} 1\n", text);
     }
 
     [Fact]
@@ -223,9 +230,9 @@ public partial class RelayMetricsTests
     public async Task Each_host_registry_starts_from_zero_so_a_relay_run_twice_in_one_process_counts_afresh()
     {
         var first = Metrics.NewCustomRegistry();
-        new RelayMetrics(first).Reconnects.Add(2);
+        new RelayMetrics(first, ["default"]).Reconnects.Add(2);
         var second = Metrics.NewCustomRegistry();
-        _ = new RelayMetrics(second);
+        _ = new RelayMetrics(second, ["default"]);
 
         Assert.Contains("atlas_cdc_reconnects_total 2\n", await ScrapeAsync(first));
         Assert.Contains("atlas_cdc_reconnects_total 0\n", await ScrapeAsync(second));

@@ -21,7 +21,7 @@ public sealed class StatusEndpointsTests(RunningRelayHost relay) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType!.ToString());
         var body = await response.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE atlas_cdc_events_dead_lettered_total counter\natlas_cdc_events_dead_lettered_total 0\n", body, StringComparison.Ordinal);
+        Assert.Contains("# TYPE atlas_cdc_events_dead_lettered_total counter\natlas_cdc_events_dead_lettered_total{outbox=\"default\"} 0\n", body, StringComparison.Ordinal);
         Assert.DoesNotContain("# EOF", body, StringComparison.Ordinal);
     }
 

@@ -77,7 +77,8 @@ public static class CdcOptionsBinder
     /// <summary>Null when <paramref name="value"/> parses as the setting's type; otherwise what the setting accepts.</summary>
     public static string? Check(Setting setting, string value)
     {
-        var type = setting.Type;
+        // An optional setting (ValueFormat?) accepts what its type accepts.
+        var type = Nullable.GetUnderlyingType(setting.Type) ?? setting.Type;
         var text = value.Trim();
         if (type == typeof(string))
             return null;

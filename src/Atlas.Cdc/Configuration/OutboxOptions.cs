@@ -38,6 +38,15 @@ public sealed class OutboxOptions
 
     /// <summary>Outbox retention for this table: <c>Default</c> follows <c>Cdc:Retention:Enabled</c> (Atlas) or is off (Debezium).</summary>
     public OutboxRetentionMode Retention { get; set; } = OutboxRetentionMode.Default;
+
+    /// <summary>How this outbox's message values are written; unset: <c>Cdc:Value:Format</c>.</summary>
+    public ValueFormat? ValueFormat { get; set; }
+
+    /// <summary>Subject of this outbox's value schemas (placeholders as <c>Cdc:SchemaRegistry:Subject</c>); empty: that setting.</summary>
+    public string Subject { get; set; } = "";
+
+    /// <summary>Where this outbox's refused events go; empty: <c>Cdc:DeadLetter:Topic</c>.</summary>
+    public string DeadLetterTopic { get; set; } = "";
 }
 
 public enum OutboxRetentionMode

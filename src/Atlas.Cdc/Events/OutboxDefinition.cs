@@ -45,6 +45,18 @@ internal sealed class OutboxDefinition
 
     public required bool RetentionEnabled { get; init; }
 
+    /// <summary>How this outbox's values are written: its own setting, else <c>Cdc:Value:Format</c>.</summary>
+    public required ValueFormat ValueFormat { get; init; }
+
+    /// <summary>Subject template of its value schemas: its own setting, else <c>Cdc:SchemaRegistry:Subject</c>.</summary>
+    public required string SubjectTemplate { get; init; }
+
+    /// <summary>Where its refused events go: its own setting, else <c>Cdc:DeadLetter:Topic</c>.</summary>
+    public required string DeadLetterTopic { get; init; }
+
+    /// <summary>The setting that chose <see cref="DeadLetterTopic"/>, for error messages.</summary>
+    public required string DeadLetterTopicSetting { get; init; }
+
     /// <summary>The roles whose column was named in settings: such a column must exist even when the role is optional.</summary>
     public required IReadOnlySet<string> NamedRoles { get; init; }
 
@@ -179,6 +191,10 @@ internal sealed class OutboxDefinition
             NamedRoles = new HashSet<string>(
                 new[] { ("Headers", columns.Headers), ("CreatedAt", columns.CreatedAt) }.Where(c => c.Item2.Length > 0 && c.Item2 != "-").Select(c => c.Item1)),
             AdditionalHeaders = [.. outbox.AdditionalHeaders.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => (h.Key, h.Value))],
+            ValueFormat = outbox.ValueFormat ?? options.Value.Format,
+            SubjectTemplate = outbox.Subject.Length > 0 ? outbox.Subject : options.SchemaRegistry.Subject,
+            DeadLetterTopic = outbox.DeadLetterTopic.Length > 0 ? outbox.DeadLetterTopic : options.DeadLetter.Topic,
+            DeadLetterTopicSetting = outbox.DeadLetterTopic.Length > 0 ? $"Cdc:Outboxes:{name}:DeadLetterTopic" : "Cdc:DeadLetter:Topic",
             // Cdc:Retention:Enabled is the master switch; Debezium's tables are usually cleaned by their writers.
             RetentionEnabled = options.Retention.Enabled && outbox.Retention switch
             {

@@ -1,3 +1,4 @@
+using Atlas.Cdc.Events;
 using Atlas.Cdc.Observability;
 using Prometheus;
 
@@ -13,7 +14,8 @@ internal static class MetricsHosting
     public static IServiceCollection AddRelayMetrics(this IServiceCollection services)
     {
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
-        services.AddSingleton<RelayMetrics>();
+        services.AddSingleton(provider => new RelayMetrics(
+            provider.GetRequiredService<CollectorRegistry>(), [.. provider.GetRequiredService<OutboxCatalog>().All.Select(o => o.Name)]));
         services.AddSingleton<SchemaMetrics>();
         services.AddSingleton<StatusGauges>();
         services.AddSingleton<ProcessMetrics>();

@@ -44,6 +44,8 @@ public static class RelaySettings
         {
             if (outbox.TopicTemplate.Length > 0 && TopicNamer.ValidateTemplate(outbox.TopicTemplate) is { } outboxTemplateError)
                 errors.Add($"Cdc:Outboxes:{name}:TopicTemplate (env Cdc__Outboxes__{name}__TopicTemplate) {outboxTemplateError}.");
+            if (outbox.DeadLetterTopic.Length > 0 && TopicNamer.Validate(outbox.DeadLetterTopic) is { } outboxDeadLetterError)
+                errors.Add($"Cdc:Outboxes:{name}:DeadLetterTopic (env Cdc__Outboxes__{name}__DeadLetterTopic): {outboxDeadLetterError}.");
         }
         if (TopicNamer.Validate(options.DeadLetter.Topic) is { } deadLetterError)
             errors.Add($"Cdc:DeadLetter:Topic (env Cdc__DeadLetter__Topic): {deadLetterError}.");

@@ -11,58 +11,66 @@ using Confluent.SchemaRegistry;
 namespace Atlas.Cdc.Mapping;
 
 /// <summary>
-/// Writes the message value in the configured format (<c>Cdc:Value:Format</c>) and adds CloudEvents attributes
-/// (<c>Cdc:CloudEvents:Mode</c>). <see cref="Create"/> returns null for plain Json without CloudEvents: the
-/// message then goes out exactly as <see cref="Publishing.KafkaMessageFactory"/> built it. Called from the
-/// publishing loop only, in commit order.
+/// Writes the message value in each outbox's format (<c>Cdc:Outboxes:&lt;name&gt;:ValueFormat</c>, else
+/// <c>Cdc:Value:Format</c>) under its subject template, and adds CloudEvents attributes (<c>Cdc:CloudEvents:Mode</c>).
+/// <see cref="Create"/> returns null when every outbox writes plain Json without CloudEvents: messages then go out
+/// exactly as <see cref="KafkaMessageFactory"/> built them. Called from the publishing loop only, in commit order.
 /// </summary>
 internal sealed class MessageValueEncoder : IDisposable
 {
-    private readonly ValueFormat _format;
-    private readonly SubjectNamer _subjects;
+    /// <summary>By <see cref="OutboxDefinition.Index"/>.</summary>
+    private readonly ValueFormat[] _formats;
+    private readonly SubjectNamer[] _subjects;
     private readonly CachedSchemaRegistryClient? _client;
+    private readonly CancellationTokenSource _registration = new();
     private readonly SchemaCache<AvroPlan>? _avro;
     private readonly SchemaCache<JsonSchemaValidator>? _jsonSchema;
     private readonly CloudEventsWriter? _cloudEvents;
     private readonly SchemaMetrics _metrics;
 
-    private MessageValueEncoder(CdcOptions options, SchemaMetrics metrics, ILogger logger)
+    private MessageValueEncoder(CdcOptions options, OutboxCatalog outboxes, SchemaMetrics metrics, ILogger logger)
     {
-        _format = options.Value.Format;
+        _formats = [.. outboxes.All.Select(o => o.ValueFormat)];
+        _subjects = [.. outboxes.All.Select(o => new SubjectNamer(o.SubjectTemplate))];
         _metrics = metrics;
         var registry = options.SchemaRegistry;
-        _subjects = new SubjectNamer(registry.Subject);
         if (options.CloudEvents.Mode != CloudEventsMode.None)
         {
             _cloudEvents = new CloudEventsWriter(options.CloudEvents.Mode, options.CloudEvents.Source, CloudEventsWriter.DatabaseOf(options));
         }
-        if (_format == ValueFormat.Json)
+        if (_formats.All(f => f == ValueFormat.Json))
             return;
 
         _client = RegistryClientSettings.CreateClient(registry);
         var urls = registry.Url.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         string Redact(string text) => urls.Aggregate(text, (current, url) => current.Replace(url, RegistryClientSettings.Redact(url), StringComparison.Ordinal));
         var client = _client;
-        Func<CancellationToken, Task>? register = registry.SchemasPath.Length == 0
-            ? null
-            : token => SchemaFiles.RegisterAsync(client, registry.SchemasPath, options.ReconnectDelay, options.ReconnectMaxDelay, logger, Redact, token);
-        if (_format == ValueFormat.Avro)
+        // One registration of the schema files, awaited by both caches when outboxes use both formats.
+        Func<CancellationToken, Task>? register = null;
+        if (registry.SchemasPath.Length > 0)
+        {
+            var registered = new Lazy<Task>(() => SchemaFiles.RegisterAsync(client, registry.SchemasPath, options.ReconnectDelay, options.ReconnectMaxDelay,
+                logger, Redact, _registration.Token));
+            register = _ => registered.Value;
+        }
+        if (_formats.Contains(ValueFormat.Avro))
             _avro = new SchemaCache<AvroPlan>(_client, CompileAvro, registry.RefreshInterval, options.ReconnectDelay, options.ReconnectMaxDelay,
                 metrics, logger, Redact, register);
-        else
+        if (_formats.Contains(ValueFormat.JsonSchema))
             _jsonSchema = new SchemaCache<JsonSchemaValidator>(_client, CompileJsonSchema, registry.RefreshInterval, options.ReconnectDelay,
                 options.ReconnectMaxDelay, metrics, logger, Redact, register);
-        logger.LogInformation("Message values as {Format} through the schema registry at {Url}, subject {Subject}, refreshed every {Interval}",
-            _format, Redact(registry.Url), registry.Subject, registry.RefreshInterval);
+        foreach (var outbox in outboxes.All.Where(o => o.ValueFormat != ValueFormat.Json))
+            logger.LogInformation("Message values of {Outbox} as {Format} through the schema registry at {Url}, subject {Subject}, refreshed every {Interval}",
+                outbox, outbox.ValueFormat, Redact(registry.Url), outbox.SubjectTemplate, registry.RefreshInterval);
     }
 
-    /// <summary>Null when nothing is to be done to the message (Json, no CloudEvents).</summary>
-    public static MessageValueEncoder? Create(CdcOptions options, SchemaMetrics metrics, ILogger logger) =>
-        options.Value.Format == ValueFormat.Json && options.CloudEvents.Mode == CloudEventsMode.None
+    /// <summary>Null when nothing is to be done to any message (every outbox Json, no CloudEvents).</summary>
+    public static MessageValueEncoder? Create(CdcOptions options, OutboxCatalog outboxes, SchemaMetrics metrics, ILogger logger) =>
+        outboxes.All.All(o => o.ValueFormat == ValueFormat.Json) && options.CloudEvents.Mode == CloudEventsMode.None
             ? null
-            : new MessageValueEncoder(options, metrics, logger);
+            : new MessageValueEncoder(options, outboxes, metrics, logger);
 
-    /// <summary>Why values cannot be written right now (the registry is unavailable), or null.</summary>
+    /// <summary>Why values cannot be written right now (the schema registry is unavailable), or null.</summary>
     public string? Unavailable => _avro?.Unavailable ?? _jsonSchema?.Unavailable;
 
     /// <summary>
@@ -74,29 +82,35 @@ internal sealed class MessageValueEncoder : IDisposable
         string topic, CancellationToken cancellationToken)
     {
         var contentType = "application/json";
-        if (_avro is not null)
+        var outbox = outboxEvent.Outbox?.Index ?? 0;
+        switch (_formats[outbox])
         {
-            var schema = await _avro.GetAsync(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
-            if (schema.Compiled is not { } plan)
-                return Refused(schema.Subject, schema.Problem!);
-            try
+            case ValueFormat.Avro:
             {
-                message.Value = plan.Encode(outboxEvent.Payload);
+                var schema = await _avro!.GetAsync(_subjects[outbox].For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
+                if (schema.Compiled is not { } plan)
+                    return Refused(schema.Subject, schema.Problem!);
+                try
+                {
+                    message.Value = plan.Encode(outboxEvent.Payload);
+                }
+                catch (AvroConversionException e)
+                {
+                    return Refused(schema.Subject, $"the payload does not fit the Avro schema of {schema.Describe()}: {e.Message}");
+                }
+                contentType = "application/avro";
+                break;
             }
-            catch (AvroConversionException e)
+            case ValueFormat.JsonSchema:
             {
-                return Refused(schema.Subject, $"the payload does not fit the Avro schema of {schema.Describe()}: {e.Message}");
+                var schema = await _jsonSchema!.GetAsync(_subjects[outbox].For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
+                if (schema.Compiled is not { } validator)
+                    return Refused(schema.Subject, schema.Problem!);
+                if (validator.Validate(outboxEvent.Payload) is { } violation)
+                    return Refused(schema.Subject, $"the payload does not fit the JSON Schema of {schema.Describe()}: {violation}");
+                message.Value = validator.Encode(outboxEvent.Payload);
+                break;
             }
-            contentType = "application/avro";
-        }
-        else if (_jsonSchema is not null)
-        {
-            var schema = await _jsonSchema.GetAsync(_subjects.For(topic, outboxEvent.AggregateType, outboxEvent.EventType), cancellationToken).ConfigureAwait(false);
-            if (schema.Compiled is not { } validator)
-                return Refused(schema.Subject, schema.Problem!);
-            if (validator.Validate(outboxEvent.Payload) is { } violation)
-                return Refused(schema.Subject, $"the payload does not fit the JSON Schema of {schema.Describe()}: {violation}");
-            message.Value = validator.Encode(outboxEvent.Payload);
         }
         _cloudEvents?.Apply(message, outboxEvent, transaction, contentType);
         return null;
@@ -111,7 +125,7 @@ internal sealed class MessageValueEncoder : IDisposable
     private static AvroPlan CompileAvro(RegisteredSchema schema)
     {
         if (schema.SchemaType != SchemaType.Avro)
-            throw new InvalidOperationException($"it is a {schema.SchemaType} schema and Cdc:Value:Format is Avro");
+            throw new InvalidOperationException($"it is a {schema.SchemaType} schema and the outbox's value format is Avro");
         if (schema.References is { Count: > 0 })
             throw new InvalidOperationException("it refers to other schemas, which the relay does not resolve");
         return new AvroPlan(schema.Id, AvroPlanCompiler.Compile(schema.SchemaString));
@@ -120,7 +134,7 @@ internal sealed class MessageValueEncoder : IDisposable
     private static JsonSchemaValidator CompileJsonSchema(RegisteredSchema schema)
     {
         if (schema.SchemaType != SchemaType.Json)
-            throw new InvalidOperationException($"it is a {schema.SchemaType} schema and Cdc:Value:Format is JsonSchema");
+            throw new InvalidOperationException($"it is a {schema.SchemaType} schema and the outbox's value format is JsonSchema");
         if (schema.References is { Count: > 0 })
             throw new InvalidOperationException("it refers to other schemas, which the relay does not resolve");
         return JsonSchemaValidator.Parse(schema.Id, schema.SchemaString);
@@ -128,8 +142,10 @@ internal sealed class MessageValueEncoder : IDisposable
 
     public void Dispose()
     {
+        _registration.Cancel();
         _avro?.Dispose();
         _jsonSchema?.Dispose();
+        _registration.Dispose();
         _client?.Dispose();
     }
 }

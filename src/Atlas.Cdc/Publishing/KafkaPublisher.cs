@@ -20,7 +20,7 @@ namespace Atlas.Cdc.Publishing;
 internal sealed class KafkaPublisher : IDisposable
 {
     private readonly IProducer<byte[]?, byte[]?> _producer;
-    private readonly string _deadLetterTopic;
+    private readonly OutboxCatalog _outboxes;
     private readonly TopicMetadataWarmer _topicMetadata;
     private readonly KafkaMessageFactory _messages;
     private readonly MessageValueEncoder? _values;
@@ -39,7 +39,7 @@ internal sealed class KafkaPublisher : IDisposable
         _metrics = metrics;
         _logger = logger;
         _messages = new KafkaMessageFactory([.. outboxes.All.Select(o => new TopicNamer(o.TopicTemplate))]);
-        _deadLetterTopic = options.DeadLetter.Topic;
+        _outboxes = outboxes;
         _spans = EventSpans.Create(options.Tracing);
         var config = ProducerSettings.Build(options.Kafka);
         _maxDeadLetterPayload = config.TryGetValue("message.max.bytes", out var max) && int.TryParse(max, out var parsed)
@@ -57,7 +57,7 @@ internal sealed class KafkaPublisher : IDisposable
             // An unknown property or a value librdkafka rejects can never work: end the process with one clear message.
             throw new FatalConfigurationException(DescribeConfigurationError(options.Kafka, e.Message), e);
         }
-        _values = MessageValueEncoder.Create(options, schemaMetrics, logger);
+        _values = MessageValueEncoder.Create(options, outboxes, schemaMetrics, logger);
         _topicMetadata = new TopicMetadataWarmer(_producer.Handle, logger);
     }
 
@@ -119,7 +119,7 @@ internal sealed class KafkaPublisher : IDisposable
         var message = _messages.Create(outboxEvent, transaction, out var warning);
         if (warning is not null)
         {
-            _metrics.HeaderWarnings.Add(1);
+            _metrics.HeaderWarnings.Add(outboxEvent.Outbox?.Index ?? 0, 1);
             _logger.LogWarning("Event {OutboxEventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
         }
         if (_values is not null && await _values.ApplyAsync(message, outboxEvent, transaction, topic.Name, cancellationToken).ConfigureAwait(false) is { } refusal)
@@ -197,7 +197,7 @@ internal sealed class KafkaPublisher : IDisposable
             if (delivery.Span is { } span)
                 EventSpans.Acknowledged(span, report.Partition, report.Offset);
             // Rows read from the table may be days old: their age is no latency of the relay's.
-            _metrics.RecordPublished(delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
+            _metrics.RecordPublished(OutboxOf(delivery).Index, delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
             return;
         }
@@ -238,16 +238,17 @@ internal sealed class KafkaPublisher : IDisposable
             return;
         }
 
+        var deadLetterTopic = OutboxOf(delivery).DeadLetterTopic;
         _logger.LogError("Event {OutboxEventId} at LSN {CommitLsn} refused for topic {Topic}: {Reason}; sending it to dead-letter topic {DeadLetterTopic}",
-            outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), _deadLetter.Topic);
+            outboxEvent.IdText, Lsn(delivery.Transaction), Abbreviate(originalTopic), Abbreviate(reason), deadLetterTopic);
         var message = _messages.CreateDeadLetter(outboxEvent, delivery.Transaction, originalTopic, reason, _maxDeadLetterPayload);
         if (delivery.Span is { } span)
         {
-            EventSpans.Refused(span, errorType, reason, _deadLetterTopic);
+            EventSpans.Refused(span, errorType, reason, deadLetterTopic);
             _spans!.SendingDeadLetter(span, message);
         }
         delivery.IsDeadLetter = true;
-        if (TryProduce(_deadLetterTopic, message, delivery) is { } error)
+        if (TryProduce(deadLetterTopic, message, delivery) is { } error)
             DeadLetterFailed(delivery, error);
     }
 
@@ -255,7 +256,7 @@ internal sealed class KafkaPublisher : IDisposable
     {
         if (error is null)
         {
-            _metrics.DeadLettered.Add(1);
+            _metrics.DeadLettered.Add(OutboxOf(delivery).Index, 1);
             if (delivery.Span is { } span)
                 EventSpans.DeadLettered(span);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
@@ -266,10 +267,13 @@ internal sealed class KafkaPublisher : IDisposable
         }
     }
 
+    /// <summary>The outbox an event came from; events built by hand in tests belong to the first.</summary>
+    private OutboxDefinition OutboxOf(Delivery delivery) => delivery.Event.Outbox ?? _outboxes.All[0];
+
     private void DeadLetterFailed(Delivery delivery, Error error) =>
         Fail(new PublishFailure(
             $"Event {delivery.Event.IdText} (commit LSN {Lsn(delivery.Transaction)}) could not be written to dead-letter topic " +
-            $"'{_deadLetter.Topic}' (Cdc:DeadLetter:Topic): {Describe(error)}. The relay stops without confirming it.",
+            $"'{OutboxOf(delivery).DeadLetterTopic}' ({OutboxOf(delivery).DeadLetterTopicSetting}): {Describe(error)}. The relay stops without confirming it.",
             isFatal: !error.IsFatal && error.Code is not (ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy))
         {
             EventId = delivery.Event.IdText,

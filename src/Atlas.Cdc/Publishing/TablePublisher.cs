@@ -15,8 +15,13 @@ internal sealed class TablePublisher(KafkaPublisher publisher, AcknowledgementTr
 {
     private static readonly TimeSpan s_progressInterval = TimeSpan.FromSeconds(5);
 
+    private readonly Dictionary<int, long> _sentByOutbox = [];
+
     /// <summary>Events handed to Kafka so far.</summary>
     public long Sent { get; private set; }
+
+    /// <summary>Events handed to Kafka so far, by outbox position (<see cref="OutboxDefinition.Index"/>).</summary>
+    public IReadOnlyDictionary<int, long> SentByOutbox => _sentByOutbox;
 
     /// <summary>
     /// Publishes every row, in order; each event carries <paramref name="commitLsnBound"/> as its commit LSN (an
@@ -37,6 +42,8 @@ internal sealed class TablePublisher(KafkaPublisher publisher, AcknowledgementTr
                 var transaction = tracker.Begin(commitLsnBound, row.CommitTime);
                 await queue.EnqueueAsync(row.Event, transaction, cancellationToken).ConfigureAwait(false);
                 AcknowledgementTracker.Commit(transaction, commitLsnBound);
+                var outbox = row.Event.Outbox?.Index ?? 0;
+                _sentByOutbox[outbox] = _sentByOutbox.GetValueOrDefault(outbox) + 1;
                 Sent++; // each Begin drops the acknowledged rows at the head of the tracker's queue
                 await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
                 if (maxRate > 0 && TimeSpan.FromSeconds((double)Sent / maxRate) - pace.Elapsed is { } ahead && ahead > TimeSpan.FromMilliseconds(1))

@@ -153,20 +153,19 @@ internal sealed class SlotPreparation(
         var count = await reader.CountAsync(filter, cancellationToken);
         logger.LogInformation("New to slot {Slot}: {Outboxes}; publishing its {Rows} rows on their own, in {Order}, then streaming every outbox",
             options.Slot, string.Join(", ", added), count, reader.OrderDescription);
-        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, ProgressRecord.Backfill, cancellationToken);
-        metrics.EventsBackfilled.Add(published);
+        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, ProgressRecord.Backfill, metrics.EventsBackfilled, cancellationToken);
         await RecordCoveredAsync(connection, cancellationToken);
         logger.LogInformation("The backfill of {Outboxes} is complete: {Published} events acknowledged by Kafka in {Elapsed:F1} s",
             string.Join(", ", added), published, stopwatch.Elapsed.TotalSeconds);
     }
 
     /// <summary>
-    /// Publishes the matching rows under backpressure and waits until Kafka acknowledged them all; returns how many.
-    /// Stopped by shutdown, it lets what was sent be acknowledged first; nothing is recorded, so the next start
+    /// Publishes the matching rows under backpressure and waits until Kafka acknowledged them all; returns how many,
+    /// and adds them to <paramref name="acknowledged"/> by outbox. Stopped by shutdown, it lets what was sent be acknowledged first; nothing is recorded, so the next start
     /// publishes them again.
     /// </summary>
     private async Task<long> PublishRowsAsync(OutboxTableReader reader, RowFilter filter, ulong commitLsnBound, long count, string work,
-        CancellationToken cancellationToken)
+        OutboxCounter acknowledged, CancellationToken cancellationToken)
     {
         var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
         Tracker = tracker;
@@ -174,10 +173,13 @@ internal sealed class SlotPreparation(
         var tablePublisher = new TablePublisher(publisher, tracker);
         try
         {
-            return await tablePublisher.PublishAsync(reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken),
+            var published = await tablePublisher.PublishAsync(reader.ReadAsync(filter, BatchSize, EventOrigin.Snapshot, cancellationToken),
                 commitLsnBound, maxRate: 0,
                 sent => logger.LogInformation("{Work} of slot {Slot}: {Sent} of {Rows} rows sent", work, options.Slot, sent, count),
                 cancellationToken);
+            foreach (var (outbox, sent) in tablePublisher.SentByOutbox)
+                acknowledged.Add(outbox, sent);
+            return published;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -244,11 +246,8 @@ internal sealed class SlotPreparation(
         if (work == ProgressRecord.Recovery)
             await ReportUnprovenDeletionsAsync(connection, progress.Horizon, cancellationToken);
 
-        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, work, cancellationToken);
-        if (work == ProgressRecord.Recovery)
-            metrics.EventsRepublished.Add(published);
-        else
-            metrics.EventsBackfilled.Add(published);
+        var published = await PublishRowsAsync(reader, filter, commitLsnBound, count, work,
+            work == ProgressRecord.Recovery ? metrics.EventsRepublished : metrics.EventsBackfilled, cancellationToken);
 
         var horizon = new DeliveryHorizon(snapshotXmin, commitLsnBound);
         await ProgressStore.CompleteAsync(connection, options.Slot, horizon, cancellationToken);

@@ -5,14 +5,15 @@ using Confluent.Kafka;
 namespace Atlas.Cdc.Replay;
 
 /// <summary>
-/// Reads the dead-letter topic from its beginning to its end as it is now, and returns the event ids its records
-/// carry (header <c>id</c>). It joins no consumer group and commits nothing.
+/// Reads dead-letter topics from their beginning to their end as they are now, and returns the event ids their
+/// records carry (header <c>id</c>). It joins no consumer group and commits nothing.
 /// </summary>
 internal static class DeadLetterReader
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
-    public static IReadOnlySet<Guid> ReadIds(CdcOptions options, CancellationToken cancellationToken)
+    /// <param name="topics">Each topic once, with the setting that names it (for error messages).</param>
+    public static IReadOnlySet<Guid> ReadIds(CdcOptions options, IReadOnlyList<(string Topic, string Setting)> topics, CancellationToken cancellationToken)
     {
         var config = new ConsumerConfig
         {
@@ -25,13 +26,21 @@ internal static class DeadLetterReader
         foreach (var (name, value) in options.Kafka.Properties)
             config.Set(name, value);
 
-        var topic = options.DeadLetter.Topic;
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(config).SetLogHandler((_, _) => { }).Build();
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var metadata = admin.GetMetadata(topic, s_timeout).Topics.SingleOrDefault(t => t.Topic == topic);
         var ids = new HashSet<Guid>();
+        foreach (var (topic, setting) in topics)
+            ReadTopic(consumer, admin, topic, setting, ids, cancellationToken);
+        consumer.Close();
+        return ids;
+    }
+
+    private static void ReadTopic(IConsumer<Ignore, Ignore> consumer, IAdminClient admin, string topic, string setting, HashSet<Guid> ids,
+        CancellationToken cancellationToken)
+    {
+        var metadata = admin.GetMetadata(topic, s_timeout).Topics.SingleOrDefault(t => t.Topic == topic);
         if (metadata is null || metadata.Error.Code != ErrorCode.NoError)
-            return ids; // no dead letter was ever written
+            return; // no dead letter was ever written there
 
         var remaining = new Dictionary<TopicPartition, long>();
         var start = new List<TopicPartitionOffset>();
@@ -44,6 +53,8 @@ internal static class DeadLetterReader
             remaining[topicPartition] = marks.High.Value;
             start.Add(new TopicPartitionOffset(topicPartition, marks.Low));
         }
+        if (start.Count == 0)
+            return;
         consumer.Assign(start);
 
         var deadline = DateTime.UtcNow + s_timeout;
@@ -51,7 +62,7 @@ internal static class DeadLetterReader
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Reading dead-letter topic '{topic}' (Cdc:DeadLetter:Topic) did not reach its end within {s_timeout.TotalSeconds:F0} s.");
+                throw new TimeoutException($"Reading dead-letter topic '{topic}' ({setting}) did not reach its end within {s_timeout.TotalSeconds:F0} s.");
             var record = consumer.Consume(TimeSpan.FromMilliseconds(500));
             if (record is null || record.IsPartitionEOF)
                 continue;
@@ -61,7 +72,6 @@ internal static class DeadLetterReader
             if (remaining.TryGetValue(record.TopicPartition, out var end) && record.Offset.Value + 1 >= end)
                 remaining.Remove(record.TopicPartition);
         }
-        consumer.Close();
-        return ids;
+        consumer.Unassign();
     }
 }

@@ -49,18 +49,6 @@ internal static class ReplayRunner
         try
         {
             var filter = request.Filter;
-            IReadOnlySet<Guid>? deadLetters = null;
-            if (request.DeadLetters)
-            {
-                deadLetters = DeadLetterReader.ReadIds(options, cancellationToken);
-                filter = filter with { Ids = filter.Ids.Count == 0 ? deadLetters : [.. filter.Ids.Intersect(deadLetters)] };
-                if (filter.Ids.Count == 0)
-                {
-                    Console.WriteLine($"0 events {(request.DryRun ? "would be " : "")}published again: dead-letter topic '{options.DeadLetter.Topic}' holds no matching events");
-                    return 0;
-                }
-            }
-
             var outboxes = OutboxCatalog.From(options);
             if (filter.Outboxes?.FirstOrDefault(name => outboxes.ForName(name) is null) is { } name)
             {
@@ -68,6 +56,24 @@ internal static class ReplayRunner
                                                    string.Join(", ", outboxes.All.Select(o => o.Name)) + ".");
                 return ExitCodes.Configuration;
             }
+            IReadOnlySet<Guid>? deadLetters = null;
+            if (request.DeadLetters)
+            {
+                // The dead-letter topics of the outboxes replayed; an id found in another outbox's topic has no row here.
+                var topics = outboxes.All.Where(o => filter.Outboxes is not { } only || only.Contains(o.Name))
+                    .GroupBy(o => o.DeadLetterTopic, StringComparer.Ordinal)
+                    .Select(g => (g.Key, g.First().DeadLetterTopicSetting))
+                    .ToList();
+                deadLetters = DeadLetterReader.ReadIds(options, topics, cancellationToken);
+                filter = filter with { Ids = filter.Ids.Count == 0 ? deadLetters : [.. filter.Ids.Intersect(deadLetters)] };
+                if (filter.Ids.Count == 0)
+                {
+                    Console.WriteLine($"0 events {(request.DryRun ? "would be " : "")}published again: dead-letter topic " +
+                                      $"{string.Join(", ", topics.Select(t => $"'{t.Key}'"))} holds no matching events");
+                    return 0;
+                }
+            }
+
             var table = filter.Outboxes is { } only ? string.Join(", ", only.Select(name => outboxes.ForName(name))) : outboxes.ToString();
             await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName: null, cancellationToken);
             var count = await reader.CountAsync(filter, cancellationToken);
@@ -85,7 +91,7 @@ internal static class ReplayRunner
             using var tracing = TracingHosting.StartForCommand(options.Tracing);
             // Counted on a registry of its own: replay serves no /metrics.
             var registry = Prometheus.Metrics.NewCustomRegistry();
-            using var publisher = new KafkaPublisher(options, outboxes, new RelayMetrics(registry), new Observability.SchemaMetrics(registry),
+            using var publisher = new KafkaPublisher(options, outboxes, new RelayMetrics(registry, [.. outboxes.All.Select(o => o.Name)]), new Observability.SchemaMetrics(registry),
                 loggerFactory.CreateLogger<KafkaPublisher>());
             var tracker = new AcknowledgementTracker(options.MaxInFlightEvents, options.MaxInFlightBytes);
             var progress = new ReplayProgress(count);

@@ -97,7 +97,7 @@ internal sealed class OutboxRetention(
                 }
                 catch (Exception e)
                 {
-                    metrics.RetentionErrors.Add(1);
+                    metrics.RetentionErrors.Add(sql.Outbox.Index, 1);
                     LogFailure(sql, e);
                 }
             }
@@ -125,7 +125,7 @@ internal sealed class OutboxRetention(
             var deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
             total += deleted;
             batches++;
-            metrics.RowsDeleted.Add(deleted);
+            metrics.RowsDeleted.Add(sql.Outbox.Index, deleted);
             if (deleted < _options.Retention.BatchSize)
                 break;
         }

@@ -2,7 +2,7 @@ using Atlas.Cdc.Configuration;
 
 namespace Atlas.Cdc.Schemas;
 
-/// <summary>Checks <c>Cdc:Value</c>, <c>Cdc:SchemaRegistry</c> and <c>Cdc:CloudEvents</c>; each error names the setting.</summary>
+/// <summary>Checks <c>Cdc:Value</c>, <c>Cdc:SchemaRegistry</c>, <c>Cdc:CloudEvents</c> and each outbox's value format and subject; each error names the setting.</summary>
 public static class SchemaOptionsValidator
 {
     public static IEnumerable<string> Validate(CdcOptions options)
@@ -11,16 +11,26 @@ public static class SchemaOptionsValidator
         if (!Enum.IsDefined(format))
             yield return $"Cdc:Value:Format (env Cdc__Value__Format) must be Json, Avro or JsonSchema (got {format}).";
         var registry = options.SchemaRegistry;
-        if (format is ValueFormat.Avro or ValueFormat.JsonSchema)
+        if (SubjectNamer.ValidateTemplate(registry.Subject) is { } subjectError)
+            yield return $"Cdc:SchemaRegistry:Subject (env Cdc__SchemaRegistry__Subject) {subjectError}.";
+        foreach (var (name, outbox) in options.Outboxes)
+        {
+            if (outbox.ValueFormat is { } own && !Enum.IsDefined(own))
+                yield return $"Cdc:Outboxes:{name}:ValueFormat (env Cdc__Outboxes__{name}__ValueFormat) must be Json, Avro or JsonSchema (got {own}).";
+            if (outbox.Subject.Length > 0 && SubjectNamer.ValidateTemplate(outbox.Subject) is { } outboxSubjectError)
+                yield return $"Cdc:Outboxes:{name}:Subject (env Cdc__Outboxes__{name}__Subject) {outboxSubjectError}.";
+        }
+
+        // The registry is needed as soon as one outbox writes through it; the first such setting is named.
+        var throughRegistry = FormatSettings(options).FirstOrDefault(f => f.Format is ValueFormat.Avro or ValueFormat.JsonSchema);
+        if (throughRegistry.Setting is not null)
         {
             if (string.IsNullOrWhiteSpace(registry.Url))
-                yield return $"Cdc:SchemaRegistry:Url (env Cdc__SchemaRegistry__Url) is required when Cdc:Value:Format is {format}.";
+                yield return $"Cdc:SchemaRegistry:Url (env Cdc__SchemaRegistry__Url) is required when {throughRegistry.Setting} is {throughRegistry.Format}.";
             else
                 foreach (var error in RegistryClientSettings.Validate(registry))
                     yield return error;
         }
-        if (SubjectNamer.ValidateTemplate(registry.Subject) is { } subjectError)
-            yield return $"Cdc:SchemaRegistry:Subject (env Cdc__SchemaRegistry__Subject) {subjectError}.";
         if (registry.SchemasPath.Length > 0 && !Directory.Exists(registry.SchemasPath))
             yield return $"Cdc:SchemaRegistry:SchemasPath (env Cdc__SchemaRegistry__SchemasPath) '{registry.SchemasPath}' is not a directory.";
         if (registry.RefreshInterval <= TimeSpan.Zero)
@@ -29,9 +39,23 @@ public static class SchemaOptionsValidator
         var cloudEvents = options.CloudEvents;
         if (!Enum.IsDefined(cloudEvents.Mode))
             yield return $"Cdc:CloudEvents:Mode (env Cdc__CloudEvents__Mode) must be None, Binary or Structured (got {cloudEvents.Mode}).";
-        if (cloudEvents.Mode == CloudEventsMode.Structured && format != ValueFormat.Json)
-            yield return $"Cdc:CloudEvents:Mode (env Cdc__CloudEvents__Mode) Structured writes a JSON envelope and needs Cdc:Value:Format Json (got {format}); use Binary with {format}.";
+        if (cloudEvents.Mode == CloudEventsMode.Structured)
+            foreach (var (setting, outboxFormat) in FormatSettings(options).Where(f => f.Format != ValueFormat.Json))
+                yield return $"Cdc:CloudEvents:Mode (env Cdc__CloudEvents__Mode) Structured writes a JSON envelope and needs every value format to be Json, but {setting} is {outboxFormat}; use Binary with {outboxFormat}.";
         if (cloudEvents.Source.Length > 0 && !Uri.TryCreate(cloudEvents.Source, UriKind.RelativeOrAbsolute, out _))
             yield return $"Cdc:CloudEvents:Source (env Cdc__CloudEvents__Source) '{cloudEvents.Source}' is not a URI reference such as /atlas-cdc/app/public.outbox.";
+    }
+
+    /// <summary>The value format each outbox ends up with, and the setting that chose it.</summary>
+    private static IEnumerable<(string Setting, ValueFormat Format)> FormatSettings(CdcOptions options)
+    {
+        var inherited = options.Outboxes.Count == 0 || options.Outboxes.Values.Any(o => o.ValueFormat is null);
+        if (inherited)
+            yield return ("Cdc:Value:Format", options.Value.Format);
+        foreach (var (name, outbox) in options.Outboxes.OrderBy(o => o.Key, StringComparer.Ordinal))
+        {
+            if (outbox.ValueFormat is { } own)
+                yield return ($"Cdc:Outboxes:{name}:ValueFormat", own);
+        }
     }
 }

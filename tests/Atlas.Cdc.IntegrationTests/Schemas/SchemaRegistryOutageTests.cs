@@ -47,7 +47,7 @@ public class SchemaRegistryOutageTests(CdcEnvironment environment, ITestOutputHe
         registry.Failure = RegistryFailure.Unreachable;
         await Task.Delay(s_halfOutage);
         var metrics = await relay.GetTextAsync("/metrics");
-        var publishedLater = SchemaSettings.Metric(metrics, $"atlas_cdc_events_published_total{{topic=\"{topic}\"}}");
+        var publishedLater = SchemaSettings.Metric(metrics, $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{topic}\"}}");
         var inFlight = SchemaSettings.Metric(metrics, "atlas_cdc_events_in_flight");
         output.WriteLine($"during the outage: published {published} -> {publishedLater}, in flight {inFlight}, " +
                          $"{SchemaSettings.Metric(metrics, "atlas_cdc_schema_registry_errors_total")} registry errors; {load.Committed} committed");
@@ -75,7 +75,7 @@ public class SchemaRegistryOutageTests(CdcEnvironment environment, ITestOutputHe
         {
             previous = current;
             await Task.Delay(200);
-            current = SchemaSettings.Metric(await relay.GetTextAsync("/metrics"), $"atlas_cdc_events_published_total{{topic=\"{topic}\"}}");
+            current = SchemaSettings.Metric(await relay.GetTextAsync("/metrics"), $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{topic}\"}}");
         }
         return current;
     }
