@@ -31,12 +31,17 @@ internal static class DashboardQueries
         return result;
     }
 
-    /// <summary>Replaces <c>$instance</c>/<c>${instance}</c>, <c>$__rate_interval</c> and <c>$__interval</c>.</summary>
+    /// <summary>
+    /// Replaces <c>$instance</c>/<c>${instance}</c>, <c>$outbox</c> (as Grafana's "All": <c>.*</c>),
+    /// <c>$__rate_interval</c> and <c>$__interval</c>.
+    /// </summary>
     public static string Substitute(string expression, string instance, string rateInterval)
     {
         var result = expression
             .Replace("${instance}", instance, StringComparison.Ordinal)
             .Replace("$instance", instance, StringComparison.Ordinal)
+            .Replace("${outbox}", ".*", StringComparison.Ordinal)
+            .Replace("$outbox", ".*", StringComparison.Ordinal)
             .Replace("$__rate_interval", rateInterval, StringComparison.Ordinal)
             .Replace("${__rate_interval}", rateInterval, StringComparison.Ordinal)
             .Replace("$__interval", rateInterval, StringComparison.Ordinal);
