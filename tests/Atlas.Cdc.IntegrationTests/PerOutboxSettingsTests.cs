@@ -5,8 +5,9 @@ using Xunit.Abstractions;
 namespace Atlas.Cdc.IntegrationTests;
 
 /// <summary>
-/// Two outboxes through one slot, each with its own value format, schema subject and dead-letter topic, counted
-/// under its own <c>outbox</c> label; <c>replay --dead-letters --outbox</c> reads only that outbox's dead letters.
+/// Two outboxes through one slot, each with its own value format, schema subject, dead-letter topic and retention,
+/// counted under its own <c>outbox</c> label; <c>replay --dead-letters --outbox</c> reads only that outbox's dead
+/// letters; a lost slot publishes again the undelivered rows of both tables.
 /// </summary>
 [Collection(CdcCollection.Name)]
 public class PerOutboxSettingsTests(CdcEnvironment environment, ITestOutputHelper output)
@@ -100,5 +101,77 @@ public class PerOutboxSettingsTests(CdcEnvironment environment, ITestOutputHelpe
         Assert.True(replay.ExitCode == 0, replay.ToString());
         Assert.Equal("1 events would be published again from outbox 'billing' (billing.outbox) (dry run: nothing was published)", replay.StandardOutput.Trim());
         output.WriteLine($"main: {mainRecords.Count} Json + 1 dead letter; billing: {billingRecords.Count} Avro (schema {version.Id}) + 1 dead letter in {billingDeadLetters}");
+    }
+
+    [Fact]
+    public async Task Retention_deletes_only_from_the_outbox_that_has_it_and_a_lost_slot_publishes_again_the_rows_of_both_tables()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("perboxkeep");
+        await using (var connection = await scenario.OpenAsync())
+        await using (var add = new NpgsqlCommand("CALL public.atlas_cdc_add_outbox('billing', 'outbox')", connection))
+            await add.ExecuteNonQueryAsync();
+        var billingTopic = scenario.TopicPrefix + ".billing.Invoice";
+        var settings = new Dictionary<string, string>
+        {
+            ["Cdc__Retention__Age"] = "00:00:01",
+            ["Cdc__Retention__Interval"] = "00:00:00.500",
+            ["Cdc__Outboxes__main__Table"] = "public.outbox",
+            ["Cdc__Outboxes__billing__Table"] = "billing.outbox",
+            ["Cdc__Outboxes__billing__TopicTemplate"] = scenario.TopicPrefix + ".billing.{aggregate_type}",
+            ["Cdc__Outboxes__billing__Retention"] = "Disabled",
+        };
+        var relay = await scenario.StartReadyRelayAsync(settings);
+        try
+        {
+            var main = await scenario.InsertAsync(RelayCoreTests.Rows("Account", 5));
+            var billing = await InsertInvoicesAsync(scenario, 5);
+            await scenario.WaitForEventsAsync([scenario.Topic("Account")], main);
+            await scenario.WaitForEventsAsync([billingTopic], billing);
+
+            // main's delivered rows go; billing keeps all of its own.
+            await Poll.UntilAsync("retention of outbox main", async () => await scenario.ScalarAsync<long>("SELECT count(*) FROM public.outbox") == 0,
+                TimeSpan.FromSeconds(60), async () => $"{await scenario.ScalarAsync<long>("SELECT count(*) FROM public.outbox")} rows left in public.outbox");
+            Assert.Equal(5, await scenario.ScalarAsync<long>("SELECT count(*) FROM billing.outbox"));
+            var metrics = await relay.GetTextAsync("/metrics");
+            Assert.Equal(5, RelayProbe.Metric(metrics, "atlas_cdc_outbox_rows_deleted_total{outbox=\"main\"}"));
+            Assert.Equal(0, RelayProbe.Metric(metrics, "atlas_cdc_outbox_rows_deleted_total{outbox=\"billing\"}"));
+
+            // Rows of both tables written while the relay is down and its slot is gone come back from the tables.
+            await RecoveryProbe.WaitForHorizonAsync(scenario);
+            await relay.KillAsync();
+            var mainLater = await scenario.InsertAsync(RelayCoreTests.Rows("Account", 3));
+            var billingLater = await InsertInvoicesAsync(scenario, 3);
+            await RecoveryProbe.DropSlotAsync(scenario);
+            relay = await scenario.StartReadyRelayAsync(settings);
+
+            var recovered = await scenario.WaitForEventsAsync([scenario.Topic("Account"), billingTopic], [.. mainLater, .. billingLater]);
+            Assert.All(recovered.Where(r => mainLater.Concat(billingLater).Any(id => id.ToString() == r.Header("id"))),
+                r => Assert.Equal("true", r.Header("atlas.snapshot")));
+            metrics = await relay.GetTextAsync("/metrics");
+            var republishedMain = RelayProbe.Metric(metrics, "atlas_cdc_events_republished_total{outbox=\"main\"}");
+            var republishedBilling = RelayProbe.Metric(metrics, "atlas_cdc_events_republished_total{outbox=\"billing\"}");
+            Assert.True(republishedMain >= 3 && republishedBilling >= 3,
+                $"published again: main {republishedMain}, billing {republishedBilling}; each had 3 rows written while the slot was gone");
+            output.WriteLine($"retention deleted 5 rows of main and none of billing; the recovery published again {republishedMain} of main and {republishedBilling} of billing");
+        }
+        finally
+        {
+            await relay.DisposeAsync();
+        }
+    }
+
+    private static async Task<List<Guid>> InsertInvoicesAsync(RelayScenario scenario, int count)
+    {
+        var ids = new List<Guid>();
+        await using var connection = await scenario.OpenAsync();
+        for (var i = 0; i < count; i++)
+        {
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO billing.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Invoice', 'invoice-1', 'InvoiceIssued', $1::jsonb) RETURNING id",
+                connection);
+            insert.Parameters.Add(new NpgsqlParameter { Value = $$"""{"invoice": {{i}}}""" });
+            ids.Add((Guid)(await insert.ExecuteScalarAsync())!);
+        }
+        return ids;
     }
 }
