@@ -161,8 +161,8 @@ internal sealed class SlotPreparation(
 
     /// <summary>
     /// Publishes the matching rows under backpressure and waits until Kafka acknowledged them all; returns how many,
-    /// and adds them to <paramref name="acknowledged"/> by outbox. Stopped by shutdown, it lets what was sent be acknowledged first; nothing is recorded, so the next start
-    /// publishes them again.
+    /// and adds them to <paramref name="acknowledged"/> by outbox. Stopped by shutdown, it lets what was sent be
+    /// acknowledged first; nothing is recorded, so the next start publishes them again.
     /// </summary>
     private async Task<long> PublishRowsAsync(OutboxTableReader reader, RowFilter filter, ulong commitLsnBound, long count, string work,
         OutboxCounter acknowledged, CancellationToken cancellationToken)

@@ -78,8 +78,10 @@ internal static class ReplayRunner
             await using var reader = await OutboxTableReader.OpenAsync(options.Postgres.ConnectionString, outboxes, snapshotName: null, cancellationToken);
             var count = await reader.CountAsync(filter, cancellationToken);
             if (deadLetters is not null && count < filter.Ids.Count)
-                await Console.Error.WriteLineAsync($"{filter.Ids.Count - count} of {filter.Ids.Count} dead-lettered events have no row in {table} any more " +
-                                                   "(deleted by retention or by hand): they cannot be published again from the table");
+                await Console.Error.WriteLineAsync($"{filter.Ids.Count - count} of {filter.Ids.Count} dead-lettered events have no row in {table} " +
+                                                   (filter.Outboxes is null
+                                                       ? "any more (deleted by retention or by hand): they cannot be published again from the table"
+                                                       : "(deleted by retention or by hand, or written to another outbox that shares the dead-letter topic)"));
             if (request.DryRun)
             {
                 Console.WriteLine($"{count} events would be published again from {table} (dry run: nothing was published)");
