@@ -16,7 +16,7 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # The relay listens where Cdc__Http__Url says.
-# Memory settings (README, *Memory*): a 4 MiB gen0 budget instead of the cache-sized default, and glibc's malloc
+# Memory settings (docs/operations.md, *Memory*): a 4 MiB gen0 budget instead of the cache-sized default, and glibc's malloc
 # settings for librdkafka's copies. They are deployment settings: the relay does not set them itself.
 ENV Cdc__Http__Url="http://0.0.0.0:8080" \
     DOTNET_GCgen0size=0x400000 \

@@ -1,4 +1,4 @@
--- Idempotency keys (the Atlas.Cdc.Outbox writer, README "For application teams"): an optional key per event; a
+-- Idempotency keys (the Atlas.Cdc.Outbox writer, docs/application-teams.md): an optional key per event; a
 -- second event with the same key is not stored. Writers insert with ON CONFLICT DO NOTHING and no conflict target,
 -- which needs INSERT only (naming the column as conflict target would need SELECT on it).
 -- Keys live as long as their rows: outbox retention (Cdc:Retention:Age) is the de-duplication window.

@@ -20,8 +20,8 @@ GRANT SELECT, INSERT, UPDATE ON public.atlas_cdc_progress TO atlas_cdc_relay;
 
 -- Backfill, recovery and replay publish rows read through SQL, payloads included. The relay's role already
 -- receives every payload of the outbox through its slot, and REPLICATION lets it decode every table of the
--- database with any output plugin, so reading the outbox adds nothing it could not see before (README,
--- "Roles and what each can see"). It still cannot write to the outbox.
+-- database with any output plugin, so reading the outbox adds nothing it could not see before (docs/adr/
+-- 0016-the-relay-s-own-role-reads-the-outbox.md). It still cannot write to the outbox.
 GRANT SELECT ON public.outbox TO atlas_cdc_relay;
 
 -- Rows deleted before they were proven delivered (by hand: retention deletes only below the recorded horizon).

@@ -2,7 +2,7 @@ using System.Globalization;
 using Atlas.Cdc.Demo;
 
 // README's first command: the relay on its embedded default, until Ctrl+C or for --duration SECONDS.
-// --format avro: Avro values through the schema registry stand-in (README, "Schemas").
+// --format avro: Avro values through the schema registry stand-in (docs/consuming.md, "Schemas").
 var formatAt = Array.IndexOf(args, "--format");
 var format = formatAt >= 0 && formatAt + 1 < args.Length ? args[formatAt + 1].ToLowerInvariant() : "json";
 if (formatAt >= 0)

@@ -35,7 +35,7 @@ internal static class BenchmarkRun
         }
 
         foreach (var name in MemorySettings.RemoveInherited())
-            Progress.Write($"{name} was set in this shell: removed, so the relay starts as README documents (the image's settings are measured on their own in row 3)");
+            Progress.Write($"{name} was set in this shell: removed, so the relay starts as docs/operations.md documents (the image's settings are measured on their own in row 3)");
 
         Progress.Write($"starting PostgreSQL 15 and a {options.Brokers}-broker mock Kafka cluster");
         await using var environment = await BenchEnvironment.StartAsync(options);

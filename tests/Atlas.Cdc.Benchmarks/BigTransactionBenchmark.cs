@@ -5,9 +5,9 @@ namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
 /// Row 3, memory bounded by settings, not by transaction size: one INSERT ... SELECT of ~500-byte events in a single
-/// transaction, then a three times larger one, each delivered by a fresh relay process. The relay started as README
+/// transaction, then a three times larger one, each delivered by a fresh relay process. The relay started as docs/operations.md
 /// documents (no memory variables) is idle when the transaction commits; its clock runs from the moment COMMIT returns
-/// to Kafka's acknowledgement of the last event. A second relay with the image's memory settings (README, "Memory")
+/// to Kafka's acknowledgement of the last event. A second relay with the image's memory settings (docs/operations.md, "Memory")
 /// then reads the same transaction through its own slot, from process start. Peak RSS is the kernel's high-water mark
 /// (VmHWM), so nothing between samples is missed.
 /// </summary>

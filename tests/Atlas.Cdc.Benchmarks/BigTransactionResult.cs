@@ -1,12 +1,12 @@
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
-/// Row 3: two transactions (the second three times larger), each delivered by a fresh relay started as README
+/// Row 3: two transactions (the second three times larger), each delivered by a fresh relay started as docs/operations.md
 /// documents and by one with the image's memory settings.
 /// </summary>
 internal sealed record BigTransactionResult(BigTransactionRun First, BigTransactionRun Second, BigTransactionRun FirstImage, BigTransactionRun SecondImage)
 {
-    /// <summary>The larger transaction's peak over the smaller's, for the relay as README starts it: at most 1.15 is the target.</summary>
+    /// <summary>The larger transaction's peak over the smaller's, for the relay as docs/operations.md starts it: at most 1.15 is the target.</summary>
     public double? Growth => (double?)Second.PeakRss / First.PeakRss;
 
     public double? ImageGrowth => (double?)SecondImage.PeakRss / FirstImage.PeakRss;

@@ -16,7 +16,7 @@ internal static class KcatProducer
 {
     private const string Kcat = "kcat";
 
-    /// <summary>The five headers every relay message carries (README's message contract), with values of the real sizes.</summary>
+    /// <summary>The five headers every relay message carries (docs/consuming.md's message contract), with values of the real sizes.</summary>
     private static IEnumerable<(string Name, string Value)> Headers(string commitLsn) =>
     [
         (MessageHeaders.Id, "0b6c3f4e-8a41-4d55-9a1f-3c2d7e9b5a10"), // a uuid's text, as the relay sends the id column

@@ -1,8 +1,8 @@
 namespace Atlas.Cdc.Benchmarks;
 
 /// <summary>
-/// The memory settings README ("Memory") documents for deployments, and the image (Dockerfile ENV) sets. The relay
-/// never sets them itself: a relay started as README says (<c>dotnet out/Atlas.Cdc.dll</c>) runs without them.
+/// The memory settings docs/operations.md ("Memory") documents for deployments, and the image (Dockerfile ENV) sets. The relay
+/// never sets them itself: a relay started as docs/operations.md says (<c>dotnet out/Atlas.Cdc.dll</c>) runs without them.
 /// </summary>
 internal static class MemorySettings
 {

@@ -36,7 +36,7 @@ internal sealed class RelayUnderTest : IAsyncDisposable
             ["Cdc__Slot"] = slot,
             ["Cdc__TopicTemplate"] = topicPrefix + ".{aggregate_type}",
             ["Cdc__DeadLetter__Topic"] = topicPrefix + ".dlq",
-            // Logging as published (appsettings.json beside the assembly), as README starts it: no override here.
+            // Logging as published (appsettings.json beside the assembly), as docs/operations.md starts it: no override here.
         };
         var assembly = environment.RelayAssembly;
         foreach (var (name, value) in extraSettings)

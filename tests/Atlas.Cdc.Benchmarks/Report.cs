@@ -4,7 +4,7 @@ using Atlas.Cdc.Publishing;
 
 namespace Atlas.Cdc.Benchmarks;
 
-/// <summary>The results as markdown, ready to paste into README. (InvariantGlobalization: numbers format the same everywhere.)</summary>
+/// <summary>The results as markdown, ready to paste into docs/benchmarks.md. (InvariantGlobalization: numbers format the same everywhere.)</summary>
 internal static class Report
 {
     /// <summary>Issue 23's targets.</summary>
@@ -116,7 +116,7 @@ internal static class Report
             var bothUnder = b.First.PeakRss < PeakRssTargetMib * 1048576L && b.Second.PeakRss < PeakRssTargetMib * 1048576L;
             text.AppendLine(
                 $"| 3 | Memory: one transaction of {b.First.Events:N0} events ({b.First.PayloadBytes / 1e6:0} MB of payload), then in a fresh relay process one of {b.Second.Events:N0} " +
-                $"({b.Second.PayloadBytes / 1e6:0} MB); the relay started as README documents (no memory variables), idle when the transaction commits | " +
+                $"({b.Second.PayloadBytes / 1e6:0} MB); the relay started as docs/operations.md documents (no memory variables), idle when the transaction commits | " +
                 $"**peak RSS {MibAgainst(b.First.PeakRss, PeakRssTargetMib)} and {MibAgainst(b.Second.PeakRss, PeakRssTargetMib)}: {Ratio(b.Growth, PeakGrowthTarget)}×** " +
                 $"(idle {Mib(b.First.IdleRss)} / {Mib(b.Second.IdleRss)}); delivered {b.First.Deliver.TotalSeconds:0.0} s and {b.Second.Deliver.TotalSeconds:0.0} s after COMMIT " +
                 $"({b.First.Rate:N0} and {b.Second.Rate:N0} ev/s) | " +
@@ -153,7 +153,7 @@ internal static class Report
                                   $"kcat {machine.Kcat}");
         text.AppendLine($"- PostgreSQL, the mock brokers, the consumer, pgbench and the relay all share those {machine.Cores} cores");
         text.AppendLine($"- load average at start {machine.LoadAverageAtStart}, at end {MachineInfo.LoadAverage()} (above {machine.Cores} means other work shared the machine)");
-        text.AppendLine($"- relay: {relayBuild}, started as README documents (`dotnet Atlas.Cdc.dll`, configuration from the environment, logging from appsettings.json, " +
+        text.AppendLine($"- relay: {relayBuild}, started as docs/operations.md documents (`dotnet Atlas.Cdc.dll`, configuration from the environment, logging from appsettings.json, " +
                         $"no memory variables except where row 3 says); producer settings: {ProducerSettingsText(options)}");
         text.AppendLine($"- whole run: {total.TotalMinutes:0.0} min");
         return text.ToString();

@@ -169,7 +169,7 @@ public class CrashAndWalTests(CdcEnvironment environment, ITestOutputHelper outp
         await ExecuteAsync(connection, $"SELECT pg_drop_replication_slot('{scenario.Slot}_control')", LongStatementSeconds);
         output.WriteLine($"relay's slot retains {retained / 1024} kB (confirmed lag {lag / 1024} kB); an unread slot retains {control / (1024 * 1024)} MB");
         Assert.True(control >= (long)written, $"the unread control slot retains only {control} bytes");
-        // README: "the relay's slot retains less than 1 MB" (measured: 0 kB once a checkpoint has passed).
+        // docs/reliability.md: "the relay's slot retains less than 1 MB" (measured: 0 kB once a checkpoint has passed).
         Assert.True(retained < OneMegabyte, $"the slot still retains {retained} bytes of WAL after 60 s of checkpoints");
     }
 

@@ -164,7 +164,7 @@ public class OutboxRetentionTests(CdcEnvironment environment, ITestOutputHelper 
     public async Task Custom_table_in_its_own_schema_is_relayed_and_cleaned_through_its_own_retention_view()
     {
         await using var scenario = await environment.CreateScenarioAsync("customtable");
-        // What README asks of a custom Cdc:Table: the outbox columns, a publication, and the <table>_retention view.
+        // What docs/operations.md asks of a custom Cdc:Table: the outbox columns, a publication, and the <table>_retention view.
         await scenario.ScalarAsync<int>(
             """
             CREATE SCHEMA sales;

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Atlas.Cdc.IntegrationTests;
 
 /// <summary>
-/// README: partitioning is Java-compatible (murmur2), so a key lands on the partition Debezium or a Java producer
+/// docs/consuming.md: partitioning is Java-compatible (murmur2), so a key lands on the partition Debezium or a Java producer
 /// would choose. The expected partition is computed here with Kafka's own algorithm (Utils.murmur2 and
 /// toPositive, rewritten below), and compared with where kcat finds each event.
 /// </summary>

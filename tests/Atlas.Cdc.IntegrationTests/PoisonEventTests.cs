@@ -109,7 +109,7 @@ public class PoisonEventTests(CdcEnvironment environment, ITestOutputHelper outp
         // The next Produce request is refused with MESSAGE_TOO_LARGE (10), as a broker with a smaller
         // max.message.bytes for the topic would: a permanent error that arrives in the delivery report. The broker
         // refuses a whole request, so this event travels alone (events sharing its request are refused with it;
-        // docs/reliability.md, "Dead letters").
+        // docs/consuming.md, "Dead letters").
         environment.Kafka.PushRequestErrors(0, 10);
         var refused = await scenario.InsertAsync(new OutboxRow("Claim", "claim-0", "Filed", """{"n": "refused"}"""));
         var dead = Assert.Single(await scenario.WaitForEventsAsync([scenario.DeadLetterTopic], refused));

@@ -65,7 +65,7 @@ public class SecurityTests(CdcEnvironment environment)
         Assert.Equal("""{"amount": 100000}""", record.Payload);
 
         // Through SQL it reads what it already receives through its slot (backfill, recovery and replay need it,
-        // README says why that exposes nothing new), and records its progress; it changes nothing else.
+        // docs/adr/0016 says why that exposes nothing new), and records its progress; it changes nothing else.
         await using var relayConnection = await OpenAsAsync(scenario, "atlas_cdc_relay");
         Assert.Equal("""{"amount": 100000}""", await ScalarAsync<string>(relayConnection, "SELECT payload::text FROM public.outbox"));
         Assert.Equal("id,created_at,inserted_xid", await ScalarAsync<string>(relayConnection,

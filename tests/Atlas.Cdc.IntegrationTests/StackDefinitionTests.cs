@@ -61,19 +61,19 @@ public class StackDefinitionTests
     }
 
     [Fact]
-    public void The_image_and_the_compose_file_set_the_memory_settings_readme_documents()
+    public void The_image_and_the_compose_file_set_the_memory_settings_the_operations_guide_documents()
     {
-        // README, *Memory*: deployment settings, since the relay does not set them itself.
+        // docs/operations.md, *Memory*: deployment settings, since the relay does not set them itself.
         string[] settings = ["DOTNET_GCgen0size=0x400000", "MALLOC_MMAP_THRESHOLD_=4194304", "MALLOC_TRIM_THRESHOLD_=262144", "MALLOC_ARENA_MAX=2"];
         var dockerfile = File.ReadAllText(StackFiles.Path("Dockerfile"));
         var compose = StackFiles.Environment(Service("relay"));
-        var readme = File.ReadAllText(StackFiles.Path("README.md"));
+        var guide = File.ReadAllText(StackFiles.Path("docs", "operations.md"));
         foreach (var setting in settings)
         {
             var (name, value) = (setting.Split('=')[0], setting.Split('=')[1]);
             Assert.Contains(setting, dockerfile, StringComparison.Ordinal);
             Assert.Equal(value, compose.GetValueOrDefault(name));
-            Assert.Contains($"| `{name}` | `{value}` |", readme, StringComparison.Ordinal);
+            Assert.Contains($"| `{name}` | `{value}` |", guide, StringComparison.Ordinal);
         }
     }
 
@@ -199,23 +199,21 @@ public class StackDefinitionTests
         var rules = StackFiles.LoadYaml(StackFiles.AlertRules).GetProperty("groups").EnumerateArray()
             .SelectMany(g => g.GetProperty("rules").EnumerateArray()).ToList();
         var tests = File.ReadAllText(StackFiles.AlertTests);
-        var readme = File.ReadAllText(StackFiles.Path("README.md"));
+        var runbooks = File.ReadAllText(StackFiles.Path("docs", "runbooks.md"));
         foreach (var expected in new[] { "AtlasCdcLagHigh", "AtlasCdcRelayDown", "AtlasCdcNotStreaming", "AtlasCdcSlotRetainedWalGrowing", "AtlasCdcDeadLetters" })
             Assert.Contains(rules, r => r.GetProperty("alert").GetString() == expected);
         foreach (var rule in rules)
         {
             var name = rule.GetProperty("alert").GetString()!;
             Assert.Contains($"alertname: {name}\n", tests);
-            var anchor = rule.GetProperty("annotations").GetProperty("runbook").GetString()!.Split('#')[1];
-            Assert.Equal(name.ToLowerInvariant(), anchor);
-            Assert.Contains($"#### {name}\n", readme);
+            Assert.Equal($"docs/runbooks.md#{name.ToLowerInvariant()}", rule.GetProperty("annotations").GetProperty("runbook").GetString());
+            Assert.Contains($"\n## {name}\n", runbooks);
         }
     }
 
     [Fact]
     public void Every_dashboard_panel_and_every_metric_the_dashboard_and_alerts_use_is_described_in_the_docs()
     {
-        var readme = File.ReadAllText(StackFiles.Path("README.md"));
         var docs = File.ReadAllText(StackFiles.Path("docs", "observability.md"));
         var dashboard = StackFiles.LoadJson(StackFiles.Dashboard);
         var titles = dashboard.GetProperty("panels").EnumerateArray()
@@ -224,7 +222,7 @@ public class StackDefinitionTests
             .ToList();
         Assert.NotEmpty(titles);
         foreach (var title in titles)
-            Assert.True(readme.Contains($"**{title}**", StringComparison.Ordinal), $"panel '{title}' is not described in README.md");
+            Assert.True(docs.Contains($"**{title}**", StringComparison.Ordinal), $"panel '{title}' is not described in docs/observability.md");
 
         var queries = string.Join('\n', DashboardQueries.Of(dashboard).Select(q => q.Expression)) + File.ReadAllText(StackFiles.AlertRules);
         var metrics = System.Text.RegularExpressions.Regex.Matches(queries, @"\b(atlas_cdc|process|dotnet)_[a-z_]+")
