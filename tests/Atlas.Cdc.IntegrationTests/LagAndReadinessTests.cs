@@ -63,7 +63,7 @@ public class LagAndReadinessTests(CdcEnvironment environment, ITestOutputHelper 
             ["Cdc__Kafka__UnhealthyAfter"] = "00:00:02",
             ["Cdc__MaxInFlightEvents"] = "200",
         });
-        var published = $"atlas_cdc_events_published_total{{topic=\"{topic}\"}}";
+        var published = $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{topic}\"}}";
         var notReady = new List<string>();
         double maxLag = 0;
         var samples = 0;

@@ -17,7 +17,7 @@ public class MetricsEndpointTests(CdcEnvironment environment)
         var ids = await scenario.InsertAsync(RelayCoreTests.Rows("Invoice", 20));
         await scenario.InsertAsync(new OutboxRow("Not A Topic", "x-1", "Broken", "{}"));
         await scenario.WaitForEventsAsync([scenario.Topic("Invoice")], ids);
-        await WaitForMetricAsync(relay, "atlas_cdc_events_dead_lettered_total", v => v == 1);
+        await WaitForMetricAsync(relay, "atlas_cdc_events_dead_lettered_total{outbox=\"default\"}", v => v == 1);
         // Read from pg_replication_slots every Cdc:Postgres:SlotStatsInterval (5 s); the slot is younger than the relay.
         await WaitForMetricAsync(relay, "atlas_cdc_slot_retained_wal_bytes", v => v > 0);
 
@@ -68,7 +68,7 @@ public class MetricsEndpointTests(CdcEnvironment environment)
         await WaitForMetricAsync(relay, "atlas_cdc_producer_queue_messages", v => v == 0);
         await WaitForMetricAsync(relay, "atlas_cdc_events_in_flight", v => v == 0);
         await WaitForMetricAsync(relay, "atlas_cdc_lag_seconds", v => v == 0);
-        await WaitForMetricAsync(relay, $"atlas_cdc_events_published_total{{topic=\"{scenario.Topic("Parcel")}\"}}", v => v == 25);
+        await WaitForMetricAsync(relay, $"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{scenario.Topic("Parcel")}\"}}", v => v == 25);
     }
 
     [Fact]

@@ -178,7 +178,7 @@ public class RelayCoreTests(CdcEnvironment environment)
         var metrics = await relay.GetTextAsync("/metrics");
         Assert.Contains($"atlas_cdc_events_published_total{{outbox=\"default\",topic=\"{scenario.Topic("Ticket")}\"}} 3", metrics);
         Assert.Contains("atlas_cdc_stream_state{state=\"streaming\"} 1", metrics);
-        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count 3", metrics);
+        Assert.Contains("atlas_cdc_end_to_end_latency_seconds_count{outbox=\"default\"} 3", metrics);
     }
 
     [Fact]

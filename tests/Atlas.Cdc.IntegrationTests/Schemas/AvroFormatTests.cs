@@ -193,7 +193,7 @@ public class AvroFormatTests(CdcEnvironment environment, ITestOutputHelper outpu
         var metrics = await relay.GetTextAsync("/metrics");
         Assert.Equal(bad.Length, SchemaSettings.Metric(metrics, $"atlas_cdc_value_conversion_failures_total{{subject=\"{subject}\"}}"));
         Assert.Equal(1, SchemaSettings.Metric(metrics, $"atlas_cdc_value_conversion_failures_total{{subject=\"{scenario.Topic("Refund")}-value\"}}"));
-        Assert.Equal(bad.Length + 1, SchemaSettings.Metric(metrics, "atlas_cdc_events_dead_lettered_total"));
+        Assert.Equal(bad.Length + 1, SchemaSettings.Metric(metrics, "atlas_cdc_events_dead_lettered_total{outbox=\"default\"}"));
         Assert.Equal(HttpStatusCode.OK, await relay.GetStatusAsync("/readyz"));
     }
 
