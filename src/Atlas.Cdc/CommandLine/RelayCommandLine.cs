@@ -16,7 +16,7 @@ public static class RelayCommandLine
     {
         var root = new RootCommand(
             "Atlas.Cdc relays a transactional outbox from PostgreSQL to Kafka. With no command it runs the relay until SIGTERM. " +
-            "Settings come from appsettings.json and Cdc__* environment variables (README lists them).");
+            "Settings come from appsettings.json and Cdc__* environment variables (docs/operations.md lists them).");
         // The relay's host handles SIGTERM itself (drain, confirm, exit 0), so the parser must not.
         root.SetAction((_, _) => RelayHost.RunAsync([]));
         root.Subcommands.Add(ReplayCommand.Create());

@@ -3,7 +3,7 @@ namespace Atlas.Cdc.Configuration;
 /// <summary>
 /// Every setting of the relay, bound from the <c>Cdc</c> configuration section
 /// (appsettings.json, then environment variables such as <c>Cdc__Slot</c>).
-/// Defaults live here and nowhere else; README's settings table mirrors this file.
+/// Defaults live here and nowhere else; docs/operations.md's settings table mirrors this file (DocumentationTests check it).
 /// </summary>
 public sealed class CdcOptions
 {

@@ -7,7 +7,7 @@ public sealed class ValueOptions
     public ValueFormat Format { get; set; } = ValueFormat.Json;
 }
 
-/// <summary>The value formats; README's "Schemas" section describes each.</summary>
+/// <summary>The value formats; docs/consuming.md ("Schemas") describes each.</summary>
 public enum ValueFormat
 {
     /// <summary>The payload's JSON text exactly as PostgreSQL renders the jsonb.</summary>

@@ -8,7 +8,7 @@ using Confluent.Kafka;
 namespace Atlas.Cdc.Mapping;
 
 /// <summary>
-/// Maps an outbox row to its Kafka message: key, value and headers as README's message contract says. Holds no
+/// Maps an outbox row to its Kafka message: key, value and headers as docs/consuming.md's message contract says. Holds no
 /// mutable state: the publishing loop builds events and the producer's delivery thread builds dead letters with it
 /// at the same time, for different transactions. The producer copies every message when it is produced.
 /// </summary>

@@ -2,7 +2,7 @@ using Atlas.Cdc.Events;
 
 namespace Atlas.Cdc.Mapping;
 
-/// <summary>Names of the Kafka headers the relay writes; README's message contract lists them.</summary>
+/// <summary>Names of the Kafka headers the relay writes; docs/consuming.md lists them.</summary>
 internal static class MessageHeaders
 {
     public const string Id = "id";

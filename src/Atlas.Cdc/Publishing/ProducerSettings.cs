@@ -4,7 +4,7 @@ namespace Atlas.Cdc.Publishing;
 
 /// <summary>
 /// The Confluent.Kafka (librdkafka) configuration of the relay's producer: ordering and delivery guarantees that may not be
-/// overridden, defaults chosen by measurement (README, "Producer settings"), then the user's pass-through properties.
+/// overridden, defaults chosen by measurement (docs/operations.md, "Producer settings"), then the user's pass-through properties.
 /// </summary>
 internal static class ProducerSettings
 {

@@ -11,10 +11,10 @@ namespace Atlas.Cdc.Reading;
 /// <summary>
 /// Reads outbox rows through SQL, inside one REPEATABLE READ transaction (one snapshot for the count and the rows),
 /// optionally the snapshot a new replication slot exported. Rows of every outbox come through one server-side
-/// cursor over their union, in batches, so memory stays bounded for any table size, in the order README states:
-/// commit order when <c>track_commit_timestamp</c> is on, otherwise the created-at column's order, then statement
-/// order within a transaction (cmin), then physical position (insert order within a statement unless the page reused
-/// space of deleted rows).
+/// cursor over their union, in batches, so memory stays bounded for any table size, in the order that
+/// docs/operations.md ("Several outboxes") states: commit order when <c>track_commit_timestamp</c> is on, otherwise
+/// the created-at column's order, then statement order within a transaction (cmin), then physical position (insert
+/// order within a statement unless the page reused space of deleted rows).
 /// </summary>
 internal sealed class OutboxTableReader : IAsyncDisposable
 {

@@ -2,7 +2,7 @@ namespace Atlas.Cdc.Tracing;
 
 /// <summary>
 /// Attribute names of the relay's spans: OpenTelemetry's messaging semantic conventions (Kafka), plus the relay's own
-/// under <c>atlas.</c>. README's "Tracing" section lists them.
+/// under <c>atlas.</c>. docs/observability.md ("Tracing") lists them.
 /// </summary>
 internal static class SpanAttributes
 {

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Atlas.Cdc.Schemas.Avro;
 
-// The primitive types of the mapping, one small writer each (README, "JSON to Avro").
+// The primitive types of the mapping, one small writer each (docs/consuming.md, "JSON to Avro").
 
 internal sealed class NullNode : AvroNode
 {
