@@ -84,16 +84,18 @@ public class OutboxDefinitionTests
         Assert.Contains(errors, e => e.Contains("Cdc:Outboxes:e:TopicTemplate", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void A_preset_that_does_not_exist_is_named_with_its_environment_variable()
+    [Theory]
+    [InlineData("Preset", "Debezum", "Cdc:Outboxes:orders:Preset (env Cdc__Outboxes__orders__Preset) 'Debezum' is not one of Atlas, Debezium")]
+    [InlineData("ValueFormat", "Protobuf", "Cdc:Outboxes:orders:ValueFormat (env Cdc__Outboxes__orders__ValueFormat) 'Protobuf' is not one of Json, Avro, JsonSchema")]
+    public void An_outbox_setting_value_that_does_not_exist_is_named_with_its_environment_variable(string setting, string value, string expected)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Cdc:Outboxes:orders:Table"] = "public.outboxevent",
-            ["Cdc:Outboxes:orders:Preset"] = "Debezum",
+            [$"Cdc:Outboxes:orders:{setting}"] = value,
         }).Build();
         var error = Assert.Single(CdcOptionsBinder.Bind(configuration, out _));
-        Assert.Contains("Cdc:Outboxes:orders:Preset (env Cdc__Outboxes__orders__Preset) 'Debezum' is not one of Atlas, Debezium", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -128,18 +130,6 @@ public class OutboxDefinitionTests
         Assert.Contains(errors, e => e.StartsWith("Cdc:Outboxes:billing:DeadLetterTopic (env Cdc__Outboxes__billing__DeadLetterTopic):", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("Cdc:CloudEvents:Mode", StringComparison.Ordinal) && e.Contains("Cdc:Outboxes:billing:ValueFormat is Avro", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.Contains("sales", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void An_outbox_value_format_that_does_not_exist_is_named_with_its_environment_variable()
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Cdc:Outboxes:billing:Table"] = "billing.outbox",
-            ["Cdc:Outboxes:billing:ValueFormat"] = "Protobuf",
-        }).Build();
-        var error = Assert.Single(CdcOptionsBinder.Bind(configuration, out _));
-        Assert.Contains("Cdc:Outboxes:billing:ValueFormat (env Cdc__Outboxes__billing__ValueFormat) 'Protobuf' is not one of Json, Avro, JsonSchema", error, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -6,9 +6,9 @@ namespace Atlas.Cdc.Observability;
 /// <summary>
 /// The relay's counters and latency histogram, on the host's registry (prometheus-net). Names are the exported
 /// names. The metrics of events carry an <c>outbox</c> label (the name in <c>Cdc:Outboxes</c>, <c>default</c> for
-/// the <c>Cdc:Table</c> shorthand); those of the slot and the session do not. A new counter is one line:
-/// <c>public RelayCounter Name { get; } = new(registry, "atlas_cdc_..._total", "help");</c> (or an
-/// <see cref="OutboxCounter"/>). The gauges of the relay's state are read at scrape time by the host.
+/// the <c>Cdc:Table</c> shorthand); those of the slot and the session do not. A new counter is a property set in the
+/// constructor: a <see cref="RelayCounter"/>, or an <see cref="OutboxCounter"/> for one series per outbox. The gauges
+/// of the relay's state are read at scrape time by the host.
 /// </summary>
 internal sealed class RelayMetrics
 {
