@@ -191,6 +191,20 @@ public class FatalConfigurationTests(CdcEnvironment environment, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_misspelled_setting_exits_with_one_line_naming_it_and_the_settings_at_its_place()
+    {
+        await using var scenario = await environment.CreateScenarioAsync("misspelled");
+        var fatal = await RunUntilExitAsync(scenario, new Dictionary<string, string>
+        {
+            ["Cdc__Outboxes__main__Table"] = "public.outbox",
+            ["Cdc__Outboxes__main__ValueFormt"] = "Avro",
+        });
+        Assert.Contains("Fatal: Cdc:Outboxes:main:ValueFormt (env Cdc__Outboxes__main__ValueFormt) is not a setting of the relay, so it would be ignored: " +
+                        "the settings under Cdc:Outboxes:main are ", fatal, StringComparison.Ordinal);
+        Assert.Contains("ValueFormat", fatal, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Http_port_already_taken_exits_naming_the_setting()
     {
         await using var scenario = await environment.CreateScenarioAsync("porttaken");

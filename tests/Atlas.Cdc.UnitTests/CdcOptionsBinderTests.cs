@@ -64,6 +64,35 @@ public class CdcOptionsBinderTests
         Assert.Equal(new CdcOptions().ConfirmInterval, options.ConfirmInterval);
     }
 
+    [Theory]
+    [InlineData("Cdc:Outboxes:billing:ValueFormt", "Avro", "the settings under Cdc:Outboxes:billing are AdditionalHeaders, Columns, DeadLetterTopic, Preset, Retention, Subject, Table, TopicTemplate, ValueFormat")]
+    [InlineData("Cdc:Outboxes:billing:Columns:AggregateKey", "order_id", "the settings under Cdc:Outboxes:billing:Columns are AggregateId, AggregateType, CreatedAt, EventType, Headers, Id, Payload")]
+    [InlineData("Cdc:Retention:MaxAge", "01:00:00", "the settings under Cdc:Retention are Age, BatchSize, Enabled, Interval")]
+    [InlineData("Cdc:StartupTimeout", "00:00:20", "the settings under Cdc are ")]
+    [InlineData("Cdc:Kafka:Propertie:linger.ms", "5", "docs/operations.md lists every setting")]
+    public void A_value_no_setting_reads_is_an_error_naming_it_and_the_settings_at_its_place(string path, string value, string expected)
+    {
+        var error = Assert.Single(CdcOptionsBinder.Bind(Configuration(("Cdc:Outboxes:billing:Table", "billing.outbox"), (path, value)), out _));
+        Assert.StartsWith($"{path} (env {path.Replace(":", "__", StringComparison.Ordinal)}) is not a setting of the relay, so it would be ignored: ", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_setting_and_the_keys_of_every_map_are_known_in_any_case()
+    {
+        var values = Leaves(typeof(CdcOptions), "Cdc", includeText: true)
+            .Where(path => !path.StartsWith("Cdc:Outboxes", StringComparison.Ordinal) && !path.EndsWith(":Properties", StringComparison.Ordinal))
+            .Select(path => (path.ToUpperInvariant().Replace("CDC:", "Cdc:", StringComparison.Ordinal), "x"))
+            .Concat([("Cdc:Kafka:Properties:sasl.username", "u"), ("Cdc:SchemaRegistry:Properties:basic.auth.user.info", "u:p"),
+                     ("Cdc:Outboxes:billing:Table", "billing.outbox"), ("Cdc:Outboxes:billing:Columns:Id", "event_id"),
+                     ("Cdc:Outboxes:billing:AdditionalHeaders:tenant_id", "tenant")])
+            .ToArray();
+
+        var errors = CdcOptionsBinder.Bind(Configuration(values), out _);
+
+        Assert.DoesNotContain(errors, e => e.Contains("is not a setting", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Every_setting_is_walked_including_nested_sections_and_the_producer_properties()
     {

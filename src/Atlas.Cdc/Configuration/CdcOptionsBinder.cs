@@ -12,7 +12,10 @@ namespace Atlas.Cdc.Configuration;
 /// </summary>
 public static class CdcOptionsBinder
 {
-    /// <summary>Binds what parses, and returns one error per value that does not (empty when all parse).</summary>
+    /// <summary>
+    /// Binds what parses, and returns one error per value that does not and per value no setting reads (empty when
+    /// all parse and all are settings).
+    /// </summary>
     public static IReadOnlyList<string> Bind(IConfiguration configuration, out CdcOptions options)
     {
         var errors = new List<string>();
@@ -31,6 +34,7 @@ public static class CdcOptionsBinder
                 rejected.Add(path);
             }
         }
+        errors.AddRange(UnknownSettings.Find(configuration));
 
         // The rest is bound as the binder would, so that the other settings can still be checked.
         var section = rejected.Count == 0
@@ -53,10 +57,13 @@ public static class CdcOptionsBinder
     }
 
     /// <summary>Every setting of <see cref="CdcOptions"/>, nested sections included, found by reflection.</summary>
-    public static IReadOnlyList<Setting> Settings()
+    public static IReadOnlyList<Setting> Settings() => SettingsOf(typeof(CdcOptions), CdcOptions.SectionName);
+
+    /// <summary>The settings of an options type placed at <paramref name="prefix"/>, with a new instance's defaults.</summary>
+    internal static IReadOnlyList<Setting> SettingsOf(Type type, string prefix)
     {
         var settings = new List<Setting>();
-        Collect(typeof(CdcOptions), new CdcOptions(), CdcOptions.SectionName, settings);
+        Collect(type, Activator.CreateInstance(type)!, prefix, settings);
         return settings;
     }
 
@@ -68,10 +75,7 @@ public static class CdcOptionsBinder
     {
         if (!setting.IsDictionary || setting.Type == typeof(string) || !setting.Type.IsClass)
             return [setting];
-        var entries = new List<Setting>();
-        foreach (var entry in configuration.GetSection(setting.Path).GetChildren())
-            Collect(setting.Type, Activator.CreateInstance(setting.Type)!, entry.Path, entries);
-        return entries;
+        return [.. configuration.GetSection(setting.Path).GetChildren().SelectMany(entry => SettingsOf(setting.Type, entry.Path))];
     }
 
     /// <summary>Null when <paramref name="value"/> parses as the setting's type; otherwise what the setting accepts.</summary>
