@@ -194,7 +194,8 @@ public class MultipleOutboxTests(CdcEnvironment environment, ITestOutputHelper o
         Assert.Equal(0, await scenario.ScalarAsync<long>($"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}'"));
     }
 
-    private static async Task<List<Guid>> InsertBillingAsync(RelayScenario scenario, int count)
+    /// <summary>Invoices into billing.outbox (made by sql/007), keys invoice-0 and invoice-1 in turn.</summary>
+    internal static async Task<List<Guid>> InsertBillingAsync(RelayScenario scenario, int count)
     {
         var ids = new List<Guid>();
         await using var connection = await scenario.OpenAsync();

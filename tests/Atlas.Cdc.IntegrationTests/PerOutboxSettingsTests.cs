@@ -124,7 +124,7 @@ public class PerOutboxSettingsTests(CdcEnvironment environment, ITestOutputHelpe
         try
         {
             var main = await scenario.InsertAsync(RelayCoreTests.Rows("Account", 5));
-            var billing = await InsertInvoicesAsync(scenario, 5);
+            var billing = await MultipleOutboxTests.InsertBillingAsync(scenario, 5);
             await scenario.WaitForEventsAsync([scenario.Topic("Account")], main);
             await scenario.WaitForEventsAsync([billingTopic], billing);
 
@@ -140,7 +140,7 @@ public class PerOutboxSettingsTests(CdcEnvironment environment, ITestOutputHelpe
             await RecoveryProbe.WaitForHorizonAsync(scenario);
             await relay.KillAsync();
             var mainLater = await scenario.InsertAsync(RelayCoreTests.Rows("Account", 3));
-            var billingLater = await InsertInvoicesAsync(scenario, 3);
+            var billingLater = await MultipleOutboxTests.InsertBillingAsync(scenario, 3);
             await RecoveryProbe.DropSlotAsync(scenario);
             relay = await scenario.StartReadyRelayAsync(settings);
 
@@ -158,20 +158,5 @@ public class PerOutboxSettingsTests(CdcEnvironment environment, ITestOutputHelpe
         {
             await relay.DisposeAsync();
         }
-    }
-
-    private static async Task<List<Guid>> InsertInvoicesAsync(RelayScenario scenario, int count)
-    {
-        var ids = new List<Guid>();
-        await using var connection = await scenario.OpenAsync();
-        for (var i = 0; i < count; i++)
-        {
-            await using var insert = new NpgsqlCommand(
-                "INSERT INTO billing.outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('Invoice', 'invoice-1', 'InvoiceIssued', $1::jsonb) RETURNING id",
-                connection);
-            insert.Parameters.Add(new NpgsqlParameter { Value = $$"""{"invoice": {{i}}}""" });
-            ids.Add((Guid)(await insert.ExecuteScalarAsync())!);
-        }
-        return ids;
     }
 }
