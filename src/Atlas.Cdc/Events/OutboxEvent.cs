@@ -40,6 +40,9 @@ internal sealed class OutboxEvent
     /// <summary>The outbox table the event was written to; null only in tests that build events by hand.</summary>
     public OutboxDefinition? Outbox { get; init; }
 
+    /// <summary>The position of <see cref="Outbox"/> in the catalog, for per-outbox state kept in arrays; 0 (the first) without one.</summary>
+    public int OutboxIndex => Outbox?.Index ?? 0;
+
     /// <summary>Values of the outbox's additional header columns, in <see cref="OutboxDefinition.AdditionalHeaders"/> order (null: SQL NULL).</summary>
     public byte[]?[]? AdditionalHeaders { get; init; }
 

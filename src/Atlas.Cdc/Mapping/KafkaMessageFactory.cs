@@ -18,7 +18,7 @@ internal sealed class KafkaMessageFactory(IReadOnlyList<TopicNamer> topics)
 
     /// <summary>The event's topic, by its outbox's template (<paramref name="outboxEvent"/>'s outbox index; the first without one).</summary>
     public TopicNamer.TopicName TopicFor(OutboxEvent outboxEvent) =>
-        topics[outboxEvent.Outbox?.Index ?? 0].For(outboxEvent.AggregateType, outboxEvent.EventType);
+        topics[outboxEvent.OutboxIndex].For(outboxEvent.AggregateType, outboxEvent.EventType);
 
     /// <summary>
     /// Builds the event's message. <paramref name="warning"/> says what in the row's headers could not be carried as-is.

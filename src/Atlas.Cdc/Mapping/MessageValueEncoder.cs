@@ -82,7 +82,7 @@ internal sealed class MessageValueEncoder : IDisposable
         string topic, CancellationToken cancellationToken)
     {
         var contentType = "application/json";
-        var outbox = outboxEvent.Outbox?.Index ?? 0;
+        var outbox = outboxEvent.OutboxIndex;
         switch (_formats[outbox])
         {
             case ValueFormat.Avro:

@@ -119,7 +119,7 @@ internal sealed class KafkaPublisher : IDisposable
         var message = _messages.Create(outboxEvent, transaction, out var warning);
         if (warning is not null)
         {
-            _metrics.HeaderWarnings.Add(outboxEvent.Outbox?.Index ?? 0, 1);
+            _metrics.HeaderWarnings.Add(outboxEvent.OutboxIndex, 1);
             _logger.LogWarning("Event {OutboxEventId} at LSN {CommitLsn}: {Warning}", outboxEvent.IdText, Lsn(transaction), warning);
         }
         if (_values is not null && await _values.ApplyAsync(message, outboxEvent, transaction, topic.Name, cancellationToken).ConfigureAwait(false) is { } refusal)
@@ -197,7 +197,7 @@ internal sealed class KafkaPublisher : IDisposable
             if (delivery.Span is { } span)
                 EventSpans.Acknowledged(span, report.Partition, report.Offset);
             // Rows read from the table may be days old: their age is no latency of the relay's.
-            _metrics.RecordPublished(OutboxOf(delivery).Index, delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
+            _metrics.RecordPublished(delivery.Event.OutboxIndex, delivery.Topic!, delivery.Event.Origin == EventOrigin.Stream ? delivery.Transaction.CommitTime : null);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
             return;
         }
@@ -256,7 +256,7 @@ internal sealed class KafkaPublisher : IDisposable
     {
         if (error is null)
         {
-            _metrics.DeadLettered.Add(OutboxOf(delivery).Index, 1);
+            _metrics.DeadLettered.Add(delivery.Event.OutboxIndex, 1);
             if (delivery.Span is { } span)
                 EventSpans.DeadLettered(span);
             delivery.Tracker.Acknowledged(delivery.Transaction, delivery.Size);
@@ -267,18 +267,20 @@ internal sealed class KafkaPublisher : IDisposable
         }
     }
 
-    /// <summary>The outbox an event came from; events built by hand in tests belong to the first.</summary>
-    private OutboxDefinition OutboxOf(Delivery delivery) => delivery.Event.Outbox ?? _outboxes.All[0];
+    private OutboxDefinition OutboxOf(Delivery delivery) => _outboxes.All[delivery.Event.OutboxIndex];
 
-    private void DeadLetterFailed(Delivery delivery, Error error) =>
+    private void DeadLetterFailed(Delivery delivery, Error error)
+    {
+        var outbox = OutboxOf(delivery);
         Fail(new PublishFailure(
             $"Event {delivery.Event.IdText} (commit LSN {Lsn(delivery.Transaction)}) could not be written to dead-letter topic " +
-            $"'{OutboxOf(delivery).DeadLetterTopic}' ({OutboxOf(delivery).DeadLetterTopicSetting}): {Describe(error)}. The relay stops without confirming it.",
+            $"'{outbox.DeadLetterTopic}' ({outbox.DeadLetterTopicSetting}): {Describe(error)}. The relay stops without confirming it.",
             isFatal: !error.IsFatal && error.Code is not (ErrorCode.Local_PurgeQueue or ErrorCode.Local_PurgeInflight or ErrorCode.Local_Destroy))
         {
             EventId = delivery.Event.IdText,
             CommitLsn = Lsn(delivery.Transaction),
         }, delivery, error);
+    }
 
     /// <summary>Fails the publisher because of one event, whose span (if any) ends with the failure.</summary>
     private void Fail(PublishFailure failure, Delivery delivery, Error error)

@@ -42,7 +42,7 @@ internal sealed class TablePublisher(KafkaPublisher publisher, AcknowledgementTr
                 var transaction = tracker.Begin(commitLsnBound, row.CommitTime);
                 await queue.EnqueueAsync(row.Event, transaction, cancellationToken).ConfigureAwait(false);
                 AcknowledgementTracker.Commit(transaction, commitLsnBound);
-                var outbox = row.Event.Outbox?.Index ?? 0;
+                var outbox = row.Event.OutboxIndex;
                 _sentByOutbox[outbox] = _sentByOutbox.GetValueOrDefault(outbox) + 1;
                 Sent++; // each Begin drops the acknowledged rows at the head of the tracker's queue
                 await tracker.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);

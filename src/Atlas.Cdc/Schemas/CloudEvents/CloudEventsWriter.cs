@@ -39,7 +39,7 @@ internal sealed class CloudEventsWriter(CloudEventsMode mode, string source, str
     {
         if (_source is not null)
             return _source;
-        var index = outboxEvent.Outbox?.Index ?? 0;
+        var index = outboxEvent.OutboxIndex;
         if (index >= _outboxSources.Length)
             Array.Resize(ref _outboxSources, index + 1);
         return _outboxSources[index] ??= Encoding.UTF8.GetBytes($"/atlas-cdc/{database}/{outboxEvent.Outbox?.Table.ToString() ?? "public.outbox"}");
