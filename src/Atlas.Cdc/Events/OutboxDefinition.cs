@@ -48,6 +48,9 @@ internal sealed class OutboxDefinition
     /// <summary>How this outbox's values are written: its own setting, else <c>Cdc:Value:Format</c>.</summary>
     public required ValueFormat ValueFormat { get; init; }
 
+    /// <summary>The setting that chose <see cref="ValueFormat"/>, for error messages.</summary>
+    public required string ValueFormatSetting { get; init; }
+
     /// <summary>Subject template of its value schemas: its own setting, else <c>Cdc:SchemaRegistry:Subject</c>.</summary>
     public required string SubjectTemplate { get; init; }
 
@@ -192,6 +195,7 @@ internal sealed class OutboxDefinition
                 new[] { ("Headers", columns.Headers), ("CreatedAt", columns.CreatedAt) }.Where(c => c.Item2.Length > 0 && c.Item2 != "-").Select(c => c.Item1)),
             AdditionalHeaders = [.. outbox.AdditionalHeaders.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => (h.Key, h.Value))],
             ValueFormat = outbox.ValueFormat ?? options.Value.Format,
+            ValueFormatSetting = outbox.ValueFormat is null ? "Cdc:Value:Format" : $"Cdc:Outboxes:{name}:ValueFormat",
             SubjectTemplate = outbox.Subject.Length > 0 ? outbox.Subject : options.SchemaRegistry.Subject,
             DeadLetterTopic = outbox.DeadLetterTopic.Length > 0 ? outbox.DeadLetterTopic : options.DeadLetter.Topic,
             DeadLetterTopicSetting = outbox.DeadLetterTopic.Length > 0 ? $"Cdc:Outboxes:{name}:DeadLetterTopic" : "Cdc:DeadLetter:Topic",

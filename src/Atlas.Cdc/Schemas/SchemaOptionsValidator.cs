@@ -1,4 +1,5 @@
 using Atlas.Cdc.Configuration;
+using Atlas.Cdc.Events;
 
 namespace Atlas.Cdc.Schemas;
 
@@ -46,16 +47,7 @@ public static class SchemaOptionsValidator
             yield return $"Cdc:CloudEvents:Source (env Cdc__CloudEvents__Source) '{cloudEvents.Source}' is not a URI reference such as /atlas-cdc/app/public.outbox.";
     }
 
-    /// <summary>The value format each outbox ends up with, and the setting that chose it.</summary>
-    private static IEnumerable<(string Setting, ValueFormat Format)> FormatSettings(CdcOptions options)
-    {
-        var inherited = options.Outboxes.Count == 0 || options.Outboxes.Values.Any(o => o.ValueFormat is null);
-        if (inherited)
-            yield return ("Cdc:Value:Format", options.Value.Format);
-        foreach (var (name, outbox) in options.Outboxes.OrderBy(o => o.Key, StringComparer.Ordinal))
-        {
-            if (outbox.ValueFormat is { } own)
-                yield return ($"Cdc:Outboxes:{name}:ValueFormat", own);
-        }
-    }
+    /// <summary>The value format each outbox ends up with, and the setting that chose it (each pair once).</summary>
+    private static IEnumerable<(string Setting, ValueFormat Format)> FormatSettings(CdcOptions options) =>
+        OutboxDefinition.From(options).Select(outbox => (outbox.ValueFormatSetting, outbox.ValueFormat)).Distinct();
 }
