@@ -194,6 +194,36 @@ public class MultipleOutboxTests(CdcEnvironment environment, ITestOutputHelper o
         Assert.Equal(0, await scenario.ScalarAsync<long>($"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{scenario.Slot}'"));
     }
 
+    [Fact]
+    public async Task An_outbox_added_by_sql_007_has_the_columns_and_indexes_sql_001_to_006_give_public_outbox()
+    {
+        // sql/007 writes the contract's table a second time (a procedure cannot run before the roles it grants to):
+        // this keeps the two in step.
+        await using var scenario = await environment.CreateScenarioAsync("sameshape");
+        await ExecuteAsync(scenario, "CALL public.atlas_cdc_add_outbox('billing', 'outbox');");
+        async Task<List<string>> ShapeAsync(string schema)
+        {
+            await using var connection = await scenario.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                SELECT format('column %s %s null=%s default=%s', column_name, data_type, is_nullable, column_default)
+                FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'outbox'
+                UNION ALL
+                SELECT 'index ' || replace(indexdef, $1 || '.', '')
+                FROM pg_indexes WHERE schemaname = $1 AND tablename = 'outbox'
+                ORDER BY 1
+                """, connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = schema });
+            var shape = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                shape.Add(reader.GetString(0));
+            return shape;
+        }
+        var contract = await ShapeAsync("public");
+        Assert.Equal(contract, await ShapeAsync("billing"));
+        Assert.Contains(contract, line => line.StartsWith("column idempotency_key", StringComparison.Ordinal));
+    }
+
     /// <summary>Invoices into billing.outbox (made by sql/007), keys invoice-0 and invoice-1 in turn.</summary>
     internal static async Task<List<Guid>> InsertBillingAsync(RelayScenario scenario, int count)
     {
